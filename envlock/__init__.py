@@ -1,0 +1,32 @@
+"""envlock: record what makes a Python environment compute what it computes, and check
+live environments against it.
+
+The API is imported lazily so that ``import envlock`` stays cheap::
+
+    import envlock
+    lock = envlock.load("envlock.yaml")
+    result = envlock.verify(lock)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["Environment", "Lockfile", "Result", "capture", "dump", "load", "verify"]
+
+if TYPE_CHECKING:
+    from envlock.api import Result, capture, dump, load, verify
+    from envlock.model import Environment, Lockfile
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("capture", "dump", "load", "verify", "Result"):
+        from envlock import api
+
+        return getattr(api, name)
+    if name in ("Environment", "Lockfile"):
+        from envlock import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'envlock' has no attribute {name!r}")

@@ -1,0 +1,251 @@
+"""envlock's probe: the facts about one Python environment, as plain data.
+
+This file is run *inside* the target interpreter, as a script (``python _probe.py MARKER``),
+so it must stay standard-library only and keep Python 3.8 syntax. Its JSON result is printed
+between two copies of MARKER so that stray output from ``.pth`` files or ``sitecustomize``
+cannot corrupt it. The host also imports it to read an environment's files statically
+(``--prefix``) and to probe its own interpreter in-process.
+"""
+
+import json
+import os
+import re
+import sys
+
+PROBE_VERSION = 1
+
+# The CPU flags that decide which kernels BLAS libraries and numpy pick.
+NUMERIC_CPU_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512cd", "avx512dq",
+    "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve", "sve2",
+)  # fmt: skip
+_X86_LEVELS = (
+    ("x86-64-v4", ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")),
+    ("x86-64-v3", ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")),
+    ("x86-64-v2", ("cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3")),
+)
+_CANONICAL = re.compile(r"[-_.]+")
+
+
+def canonical_name(name):
+    """PEP 503 normalisation."""
+    return _CANONICAL.sub("-", name).lower()
+
+
+def _read_text(path, limit=-1):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+
+
+def _metadata_headers(text):
+    """Name and Version from an RFC 822 METADATA / PKG-INFO text (headers only)."""
+    found = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in found:
+            found[key] = value.strip()
+    return found.get("Name"), found.get("Version")
+
+
+def read_distribution(path):
+    """One ``*.dist-info`` / ``*.egg-info`` directory as a dict, or a warning string."""
+    base = os.path.basename(path)
+    kind = "dist-info" if base.endswith(".dist-info") else "egg-info"
+    if os.path.isdir(path):
+        meta_file = os.path.join(path, "METADATA" if kind == "dist-info" else "PKG-INFO")
+    else:  # a bare ``name.egg-info`` file written by distutils
+        meta_file = path
+    text = _read_text(meta_file, 65536)
+    if text is None:
+        return "%s: no readable %s" % (path, os.path.basename(meta_file))
+    name, version = _metadata_headers(text)
+    if not name or not version:
+        return "%s: %s has no Name or Version" % (path, os.path.basename(meta_file))
+    dist = {"name": name, "version": version, "path": path, "kind": kind}
+    installer = _read_text(os.path.join(path, "INSTALLER"), 200)
+    if installer is not None and installer.strip():
+        dist["installer"] = installer.strip().splitlines()[0]
+    if kind == "dist-info":
+        dist["requested"] = os.path.exists(os.path.join(path, "REQUESTED"))
+    direct_url = _read_text(os.path.join(path, "direct_url.json"), 65536)
+    if direct_url is not None:
+        try:
+            dist["direct_url"] = json.loads(direct_url)
+        except ValueError:
+            return "%s: direct_url.json is not valid JSON" % path
+    return dist
+
+
+def scan_distributions(paths):
+    """Distributions importable from ``paths``, first one per name wins (as for imports)."""
+    found = {}
+    warnings = []
+    for entry in paths:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for base in names:
+            if not (base.endswith(".dist-info") or base.endswith(".egg-info")):
+                continue
+            dist = read_distribution(os.path.join(entry or ".", base))
+            if isinstance(dist, str):
+                warnings.append(dist)
+                continue
+            key = canonical_name(dist["name"])
+            if key not in found:
+                found[key] = dist
+    return [found[k] for k in sorted(found)], warnings
+
+
+def python_facts():
+    import sysconfig
+
+    info = sys.version_info
+    version = "%d.%d.%d" % info[:3]
+    if info.releaselevel != "final":
+        version += {"alpha": "a", "beta": "b", "candidate": "rc"}[info.releaselevel] + str(
+            info.serial
+        )
+    free_threading = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    abiflags = getattr(sys, "abiflags", "")
+    impl = sys.implementation.name
+    abi = sysconfig.get_config_var("SOABI") or ""
+    return {
+        "implementation": impl,
+        "version": version,
+        "abi": abi or "%s%d%d%s" % (impl[:2], info[0], info[1], abiflags),
+        "free_threading": free_threading,
+        "platform_tag": sysconfig.get_platform(),
+        "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
+    }
+
+
+def _os_release():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        text = _read_text(path, 16384)
+        if text is None:
+            continue
+        fields = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip().strip("\"'")
+        distro_id = fields.get("ID")
+        if distro_id:
+            version = fields.get("VERSION_ID")
+            return distro_id + (" " + version if version else "")
+    return None
+
+
+def _cpu_flags():
+    text = _read_text("/proc/cpuinfo", 1 << 20)
+    if not text:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return None
+
+
+def _x86_level(flags):
+    for level, required in _X86_LEVELS:
+        if all(f in flags for f in required):
+            return level
+    return "x86-64" if "sse2" in flags else None
+
+
+def _libc():
+    try:
+        value = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        value = None
+    if value:
+        family, _, version = value.partition(" ")
+        return family, version or None
+    if sys.platform.startswith("linux"):
+        for lib_dir in ("/lib", "/usr/lib"):
+            try:
+                if any(n.startswith("ld-musl-") for n in os.listdir(lib_dir)):
+                    return "musl", None
+            except OSError:
+                pass
+    return None, None
+
+
+def platform_facts():
+    import platform
+
+    system = platform.system().lower()
+    os_name = {"darwin": "macos"}.get(system, system) or None
+    machine = platform.machine().lower() or None
+    facts = {"os": os_name, "machine": machine, "kernel": platform.release() or None}
+    if os_name == "linux":
+        facts["distro"] = _os_release()
+    elif os_name == "macos":
+        facts["distro"] = ("macos " + platform.mac_ver()[0]).strip()
+    elif os_name == "windows":
+        facts["distro"] = ("windows " + platform.version()).strip()
+    family, version = _libc()
+    facts["libc"] = family
+    facts["libc_version"] = version
+    flags = _cpu_flags() if os_name == "linux" else None
+    if flags is not None:
+        facts["cpu_flags"] = sorted(f for f in NUMERIC_CPU_FLAGS if f in flags)
+        if machine in ("x86_64", "amd64"):
+            facts["cpu_level"] = _x86_level(flags)
+    return facts
+
+
+def variable_facts(names):
+    return dict((name, os.environ.get(name)) for name in names)
+
+
+def site_paths():
+    """The directories distributions are imported from, as ``sys.path`` has them."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths = []
+    for entry in sys.path:
+        absolute = os.path.abspath(entry or ".")
+        if absolute == here or absolute in paths or not os.path.isdir(absolute):
+            continue
+        paths.append(absolute)
+    return paths
+
+
+def collect(variable_names):
+    distributions, warnings = scan_distributions(site_paths())
+    return {
+        "probe_version": PROBE_VERSION,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "executable": sys.executable,
+        "python": python_facts(),
+        "platform": platform_facts(),
+        "variables": variable_facts(variable_names),
+        "distributions": distributions,
+        "warnings": warnings,
+    }
+
+
+def main(argv):
+    marker = argv[1]
+    names = json.loads(argv[2]) if len(argv) > 2 else []
+    payload = json.dumps(collect(names), ensure_ascii=True, sort_keys=True)
+    out = sys.stdout
+    out.write("\n" + marker + payload + marker + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as a script: the directory of this file is sys.path[0]; it is envlock's own
+    # package directory and must not be mistaken for part of the target environment.
+    del sys.path[0]
+    sys.exit(main(sys.argv))

@@ -1,0 +1,150 @@
+"""envlock's Python API; the command-line tool is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional, Union
+
+from envlock import lockfile as _lockfile
+from envlock import snapshot, static
+from envlock import target as _target
+from envlock.compare import ERROR, Finding, compare
+from envlock.errors import UsageError
+from envlock.model import Environment, Lockfile
+from envlock.variables import VARIABLES
+
+PathLike = Union[str, "os.PathLike[str]"]
+DEFAULT_LOCKFILE = "envlock.yaml"
+
+
+def capture(
+    *,
+    python: str | None = None,
+    prefix: str | None = None,
+    base_dir: PathLike | None = None,
+    target: _target.Target | None = None,
+) -> Environment:
+    """Snapshot an environment: the active one by default (see :func:`envlock.target.resolve`).
+
+    ``base_dir`` is the directory local paths are recorded relative to (the lockfile's).
+    """
+    if target is None:
+        target = _target.resolve(python=python, prefix=prefix)
+    if target.method == "static":
+        assert target.prefix is not None
+        payload = static.read(target.prefix)
+    else:
+        payload = _target.probe(target, sorted(VARIABLES))
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return snapshot.from_payload(payload, base.absolute(), target.method)
+
+
+def default_name(env: Environment) -> str:
+    return env.platform.subdir or "default"
+
+
+def record(
+    lock: Lockfile, name: str, env: Environment, now: float | None = None
+) -> Lockfile:
+    """``lock`` with environment ``name`` replaced by ``env``, timestamped.
+
+    The timestamp is ``SOURCE_DATE_EPOCH`` when set; otherwise, when nothing else changed,
+    the previous one, so that capturing an unchanged environment rewrites the same bytes.
+    """
+    stamp = os.environ.get("SOURCE_DATE_EPOCH")
+    previous = lock.environments.get(name)
+    if stamp is not None:
+        try:
+            seconds = float(int(stamp))
+        except ValueError:
+            raise UsageError(f"SOURCE_DATE_EPOCH={stamp!r} is not an integer") from None
+        captured_at = _iso(seconds)
+    elif previous is not None and replace(previous, captured_at=None) == env:
+        captured_at = previous.captured_at
+    else:
+        captured_at = _iso(time.time() if now is None else now)
+    return lock.with_environment(name, replace(env, captured_at=captured_at))
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def load(path: PathLike, fmt: str | None = None) -> Lockfile:
+    """Read and check a lockfile."""
+    return _lockfile.load(path, fmt)
+
+
+def dump(lock: Lockfile, path: PathLike, fmt: str | None = None) -> None:
+    """Write a lockfile atomically (YAML, or TOML for ``*.toml`` / ``fmt="toml"``)."""
+    _lockfile.dump(lock, path, fmt)
+
+
+def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
+    """The lockfile environment to check ``live`` against."""
+    names = sorted(lock.environments)
+    if name is not None:
+        if name not in lock.environments:
+            raise UsageError(f"no environment {name!r} in the lockfile; it has: {', '.join(names)}")
+        return name
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UsageError("the lockfile has no environments; run `envlock capture`")
+    subdir = live.platform.subdir
+    matching = [n for n in names if subdir and lock.environments[n].platform.subdir == subdir]
+    if len(matching) == 1:
+        return matching[0]
+    raise UsageError(
+        f"the lockfile has several environments ({', '.join(names)}) and "
+        f"{'several' if matching else 'none'} match this platform ({subdir or 'unknown'}); "
+        "choose one with --env NAME"
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`verify`."""
+
+    environment: str
+    findings: tuple[Finding, ...]
+    live: Environment
+    expected: Environment
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == ERROR for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        return counts
+
+
+def verify(
+    lock: Lockfile | PathLike = DEFAULT_LOCKFILE,
+    *,
+    env: str | None = None,
+    python: str | None = None,
+    prefix: str | None = None,
+    live: Environment | None = None,
+    base_dir: PathLike | None = None,
+    target: Optional[_target.Target] = None,
+) -> Result:
+    """Compare a live environment (the active one by default) with a lockfile."""
+    if not isinstance(lock, Lockfile):
+        base_dir = Path(lock).parent if base_dir is None else base_dir
+        lock = load(lock)
+    if live is None:
+        live = capture(python=python, prefix=prefix, base_dir=base_dir, target=target)
+    name = select(lock, live, env)
+    expected = lock.environments[name]
+    return Result(name, tuple(compare(expected, live)), live, expected)

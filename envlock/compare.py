@@ -1,0 +1,208 @@
+"""Pure comparison: (expected environment, live environment) -> findings.
+
+Nothing here reads files or prints. A value that is unknown on either side (``None``) is
+never reported: envlock only reports what it measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+from envlock import variables as variable_table
+from envlock.model import Environment, Package, Platform, Python, Source
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+# Display order of categories: what changes numbers first.
+CATEGORIES = (
+    "python",
+    "platform",
+    "missing",
+    "version",
+    "source",
+    "extra",
+    "installer",
+    "variables",
+)
+
+RECAPTURE = "re-run `envlock capture` if this change is intended"
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    subject: str
+    expected: Optional[str]  # None: absent on that side
+    actual: Optional[str]
+    severity: str
+    hint: str
+
+    def to_dict(self) -> dict[str, Optional[str]]:
+        return {
+            "category": self.category,
+            "subject": self.subject,
+            "expected": self.expected,
+            "actual": self.actual,
+            "severity": self.severity,
+            "hint": self.hint,
+        }
+
+
+def compare(expected: Environment, actual: Environment) -> list[Finding]:
+    """All differences between ``expected`` (the lockfile) and ``actual`` (live)."""
+    findings = [
+        *_python(expected.python, actual.python),
+        *_platform(expected.platform, actual.platform),
+        *_packages(expected, actual),
+        *_variables(expected, actual),
+    ]
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return sorted(
+        findings, key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or "")
+    )
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def _python(exp: Python, act: Python) -> Iterator[Finding]:
+    hint = "use the Python interpreter the lockfile was captured with, or " + RECAPTURE
+    if exp.version and act.version and exp.version != act.version:
+        # A partial version read from a directory name ("3.11") matches any 3.11.x.
+        partial = min(exp.version.count("."), act.version.count(".")) < 2
+        same_minor = _minor(exp.version) == _minor(act.version)
+        if not (partial and same_minor):
+            severity = WARNING if same_minor else ERROR
+            yield Finding("python", "version", exp.version, act.version, severity, hint)
+    for attr in ("implementation", "abi", "free_threading"):
+        e, a = getattr(exp, attr), getattr(act, attr)
+        if e is not None and a is not None and e != a:
+            yield Finding("python", attr, _text(e), _text(a), ERROR, hint)
+
+
+_PLATFORM_SEVERITY = {
+    "os": ERROR,
+    "machine": ERROR,
+    "libc": ERROR,
+    "libc_version": WARNING,
+    "distro": WARNING,
+    "cpu_level": WARNING,
+    "cpu_flags": WARNING,
+    "kernel": INFO,
+}
+
+
+def _platform(exp: Platform, act: Platform) -> Iterator[Finding]:
+    for attr, severity in _PLATFORM_SEVERITY.items():
+        e, a = getattr(exp, attr), getattr(act, attr)
+        if e is None or a is None or e == a:
+            continue
+        hint = (
+            "CPU features decide which BLAS kernels run; results can differ in the last bits"
+            if attr.startswith("cpu")
+            else "this machine differs from the one the lockfile was captured on; "
+            "capture an environment for it with `envlock capture --name NAME`"
+        )
+        yield Finding("platform", attr, _text(e), _text(a), severity, hint)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return " ".join(value) or "(none)"
+    return str(value)
+
+
+def install_hint(pkg: Package) -> str:
+    """The command that installs exactly ``pkg``."""
+    src = pkg.source
+    if src is None or src.kind == "index":
+        return f"pip install '{pkg.name}=={pkg.version}'"
+    if src.kind == "vcs" and src.url:
+        ref = f"@{src.commit}" if src.commit else ""
+        sub = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
+        scheme = "" if src.url.startswith(f"{src.vcs}+") else f"{src.vcs}+"
+        return f"pip install '{pkg.name} @ {scheme}{src.url}{ref}{sub}'"
+    if src.kind == "directory" and src.path:
+        return f"pip install {'-e ' if src.editable else ''}'{src.path}'"
+    if src.url or src.path:
+        return f"pip install '{pkg.name} @ {src.url or src.path}'"
+    return f"pip install '{pkg.name}=={pkg.version}'"
+
+
+def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
+    exp_map, act_map = expected.package_map(), actual.package_map()
+    for name in sorted(exp_map.keys() | act_map.keys()):
+        e, a = exp_map.get(name), act_map.get(name)
+        if a is None and e is not None:
+            yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
+        elif e is None and a is not None:
+            hint = f"pip uninstall {name}, or {RECAPTURE}"
+            yield Finding("extra", name, None, a.version, WARNING, hint)
+        elif e is not None and a is not None:
+            yield from _package(e, a)
+
+
+def _package(e: Package, a: Package) -> Iterator[Finding]:
+    if e.version != a.version:
+        yield Finding(
+            "version",
+            e.name,
+            e.version,
+            a.version,
+            ERROR,
+            f"{install_hint(e)}, or {RECAPTURE}",
+        )
+    elif e.source is not None and a.source is not None and not _same_source(e.source, a.source):
+        yield Finding(
+            "source",
+            e.name,
+            e.source.describe(),
+            a.source.describe(),
+            ERROR,
+            f"{install_hint(e)}, or {RECAPTURE}",
+        )
+    if e.installer and a.installer and e.installer != a.installer:
+        yield Finding(
+            "installer",
+            e.name,
+            e.installer,
+            a.installer,
+            WARNING,
+            f"installed by {a.installer}, locked as installed by {e.installer}; "
+            f"reinstall it with {e.installer}, or {RECAPTURE}",
+        )
+
+
+def _same_source(e: Source, a: Source) -> bool:
+    return e.identity() == a.identity()
+
+
+def _variables(expected: Environment, actual: Environment) -> Iterator[Finding]:
+    if expected.variables is None or actual.variables is None:
+        return
+    for name in expected.variables.names():
+        e_known, e_value = expected.variables.value(name)
+        a_known, a_value = actual.variables.value(name)
+        if not (e_known and a_known) or e_value == a_value:
+            continue
+        if e_value is None:
+            hint = f"unset {name}, or {RECAPTURE}"
+        else:
+            hint = f"export {name}={_shell_quote(e_value)}, or {RECAPTURE}"
+        yield Finding(
+            "variables", name, e_value, a_value, variable_table.severity(name), hint
+        )
+
+
+def _shell_quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)

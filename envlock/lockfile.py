@@ -1,0 +1,169 @@
+"""Reading and writing lockfiles: YAML (default) or TOML, deterministic, atomic.
+
+Lockfiles arrive in pull requests, so reading is defensive: a size limit, no YAML aliases
+(which can expand exponentially), a typed parse that names the bad key, and a clear error
+for a format version newer than this envlock.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from envlock.errors import LockfileError, WriteError
+from envlock.model import Lockfile
+from envlock.redact import display_path
+
+MAX_BYTES = 32 * 1024 * 1024
+HEADER = (
+    "# envlock lockfile: what makes this environment compute what it computes.\n"
+    "# Written by `envlock capture`; check an environment with `envlock verify`.\n"
+)
+
+
+def format_for(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in ("yaml", "toml"):
+            raise LockfileError(f"{fmt}: unknown lockfile format (yaml or toml)")
+        return fmt
+    return "toml" if path.suffix.lower() == ".toml" else "yaml"
+
+
+def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
+    """Read and check a lockfile; raises :class:`LockfileError` naming the file."""
+    path = Path(path)
+    where = display_path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise LockfileError(f"{where}: no such lockfile (create it with `envlock capture`)") from None
+    except OSError as e:
+        raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise LockfileError(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LockfileError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    try:
+        data = parse(text, format_for(path, fmt))
+        return Lockfile.from_dict(data)
+    except LockfileError as e:
+        raise LockfileError(f"{where}: {e}") from None
+
+
+def parse(text: str, fmt: str) -> Any:
+    if fmt == "toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:
+            import tomli as tomllib
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise LockfileError(f"not valid TOML: {e}") from None
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, loader)):
+            raise LockfileError("YAML aliases are not allowed in a lockfile")
+        return yaml.load(text, loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or type(e).__name__
+        raise LockfileError(f"not valid YAML{at}: {problem}") from None
+
+
+class _FlowMap(dict):  # type: ignore[type-arg]
+    """A mapping written on one line: one package per line keeps diffs readable."""
+
+
+class _FlowList(list):  # type: ignore[type-arg]
+    pass
+
+
+def dumps(lockfile: Lockfile, fmt: str = "yaml") -> str:
+    data = lockfile.to_dict()
+    if fmt == "toml":
+        import tomli_w
+
+        return HEADER + tomli_w.dumps(data)
+    import yaml
+
+    for env in data["environments"].values():
+        env["packages"] = {k: _FlowMap(v) for k, v in env["packages"].items()}
+        if "cpu_flags" in env["platform"]:
+            env["platform"]["cpu_flags"] = _FlowList(env["platform"]["cpu_flags"])
+    return HEADER + yaml.dump(
+        data,
+        Dumper=_yaml_dumper(),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1 << 16,
+    )
+
+
+_DUMPER: Any = None
+
+
+def _yaml_dumper() -> Any:
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        class Dumper(yaml.SafeDumper):
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        Dumper.add_representer(
+            _FlowMap,
+            lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True),
+        )
+        Dumper.add_representer(
+            _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, True)
+        )
+        _DUMPER = Dumper
+    return _DUMPER
+
+
+def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = None) -> None:
+    """Write ``lockfile`` to ``path`` atomically: readers see the old file or the new one."""
+    path = Path(path)
+    write_atomic(path, dumps(lockfile, format_for(path, fmt)))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    directory = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise WriteError(f"{display_path(path)}: cannot write: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise WriteError(f"{display_path(path)}: cannot write: {e.strerror}") from None
+        raise

@@ -1,0 +1,402 @@
+"""The lockfile's data model: frozen dataclasses with ``from_dict`` / ``to_dict``.
+
+``from_dict`` is the defensive parser for lockfiles that arrive in pull requests: every
+value is type-checked and a bad one is reported by its dotted path
+(``environments.linux-64.packages.numpy.version``). ``None`` always means *unknown*, which
+is never compared; ``to_dict`` leaves unknown values out, so YAML and TOML carry the same
+data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional, TypeVar
+
+from envlock.errors import LockfileError
+
+FORMAT_VERSION = 1
+SOURCE_KINDS = ("index", "vcs", "directory", "archive")
+
+T = TypeVar("T")
+
+
+def _type_name(value: object) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _Reader:
+    """Typed access to one mapping of an untrusted document, naming dotted paths in errors."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise LockfileError(f"{path or 'top level'}: expected a mapping, got {_type_name(data)}")
+        self.data: dict[str, Any] = data
+        self.path = path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, kind: type[T], default: T | None = None) -> T | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # YAML reads ``version: 1.10`` as a number
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise LockfileError(
+                f"{self.where(key)}: expected {_type_name(kind())}, got {_type_name(value)}"
+            )
+        return value
+
+    def require(self, key: str, kind: type[T]) -> T:
+        value = self.get(key, kind)
+        if value is None:
+            raise LockfileError(f"{self.where(key)}: required")
+        return value
+
+    def child(self, key: str) -> _Reader | None:
+        value = self.data.get(key)
+        return None if value is None else _Reader(value, self.where(key))
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        value = self.get(key, list)
+        if value is None:
+            return None
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise LockfileError(f"{self.where(key)}[{i}]: expected string")
+        return tuple(value)
+
+
+def _compact(pairs: Mapping[str, object]) -> dict[str, Any]:
+    return {k: v for k, v in pairs.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a distribution came from (PEP 610 ``direct_url.json``, or an index)."""
+
+    kind: str
+    url: Optional[str] = None  # credentials removed
+    path: Optional[str] = None  # local directory or file, relative or ``~``-based
+    vcs: Optional[str] = None
+    commit: Optional[str] = None
+    requested_revision: Optional[str] = None
+    subdirectory: Optional[str] = None
+    editable: bool = False
+    hash: Optional[str] = None  # ``sha256=<hex>``
+
+    def identity(self) -> tuple[object, ...]:
+        """What must be equal for two sources to install the same code."""
+        if self.kind == "vcs":
+            return (self.kind, self.vcs, self.commit, self.subdirectory)
+        if self.kind == "archive":
+            return (self.kind, self.hash) if self.hash else (self.kind, self.url or self.path)
+        if self.kind == "directory":
+            return (self.kind, self.path or self.url, self.editable)
+        return (self.kind,)
+
+    def describe(self) -> str:
+        if self.kind == "vcs":
+            where = f"{self.vcs}+{self.url}" if self.vcs and self.url else self.url or "?"
+            return f"{where}@{self.commit}" if self.commit else where
+        if self.kind == "directory":
+            where = self.path or self.url or "?"
+            return f"editable {where}" if self.editable else f"directory {where}"
+        if self.kind == "archive":
+            where = self.url or self.path or "?"
+            return f"{where} ({self.hash})" if self.hash else where
+        return self.kind
+
+    def fields(self) -> dict[str, Any]:
+        """The flat keys a package entry carries for this source."""
+        return _compact(
+            {
+                "source": self.kind,
+                "url": self.url,
+                "path": self.path,
+                "vcs": self.vcs,
+                "commit": self.commit,
+                "requested_revision": self.requested_revision,
+                "subdirectory": self.subdirectory,
+                "editable": True if self.editable else None,
+                "hash": self.hash,
+            }
+        )
+
+    @classmethod
+    def from_reader(cls, r: _Reader) -> Source | None:
+        kind = r.get("source", str)
+        if kind is None:
+            return None
+        if kind not in SOURCE_KINDS:
+            raise LockfileError(f"{r.where('source')}: must be one of {', '.join(SOURCE_KINDS)}")
+        return cls(
+            kind=kind,
+            url=r.get("url", str),
+            path=r.get("path", str),
+            vcs=r.get("vcs", str),
+            commit=r.get("commit", str),
+            requested_revision=r.get("requested_revision", str),
+            subdirectory=r.get("subdirectory", str),
+            editable=bool(r.get("editable", bool, False)),
+            hash=r.get("hash", str),
+        )
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str  # PEP 503 canonical
+    version: str
+    installer: Optional[str] = None
+    requested: Optional[bool] = None
+    source: Optional[Source] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _compact(
+            {"version": self.version, "installer": self.installer, "requested": self.requested}
+        )
+        if self.source is not None:
+            data.update(self.source.fields())
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: object, path: str) -> Package:
+        r = _Reader(data, path)
+        return cls(
+            name=name,
+            version=r.require("version", str),
+            installer=r.get("installer", str),
+            requested=r.get("requested", bool),
+            source=Source.from_reader(r),
+        )
+
+
+@dataclass(frozen=True)
+class Python:
+    implementation: Optional[str] = None
+    version: Optional[str] = None
+    abi: Optional[str] = None
+    free_threading: Optional[bool] = None
+    platform_tag: Optional[str] = None
+    method: str = "probe"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "implementation": self.implementation,
+                "version": self.version,
+                "abi": self.abi,
+                "free_threading": self.free_threading,
+                "platform_tag": self.platform_tag,
+                "method": self.method,
+            }
+        )
+
+    @classmethod
+    def from_reader(cls, r: _Reader) -> Python:
+        return cls(
+            implementation=r.get("implementation", str),
+            version=r.get("version", str),
+            abi=r.get("abi", str),
+            free_threading=r.get("free_threading", bool),
+            platform_tag=r.get("platform_tag", str),
+            method=r.require("method", str),
+        )
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: Optional[str] = None
+    distro: Optional[str] = None
+    kernel: Optional[str] = None
+    libc: Optional[str] = None
+    libc_version: Optional[str] = None
+    machine: Optional[str] = None
+    cpu_level: Optional[str] = None
+    cpu_flags: Optional[tuple[str, ...]] = None
+    method: str = "probe"
+
+    @property
+    def subdir(self) -> str | None:
+        """The conda subdir (``linux-64``, ``osx-arm64``, ``win-64``) or ``None``."""
+        os_part = {"linux": "linux", "macos": "osx", "windows": "win"}.get(self.os or "")
+        arch = {
+            "x86_64": "64",
+            "amd64": "64",
+            "aarch64": "aarch64",
+            "arm64": "arm64" if self.os == "macos" else "aarch64",
+            "ppc64le": "ppc64le",
+            "s390x": "s390x",
+            "i686": "32",
+            "x86": "32",
+        }.get(self.machine or "")
+        return f"{os_part}-{arch}" if os_part and arch else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "os": self.os,
+                "distro": self.distro,
+                "kernel": self.kernel,
+                "libc": self.libc,
+                "libc_version": self.libc_version,
+                "machine": self.machine,
+                "subdir": self.subdir,
+                "cpu_level": self.cpu_level,
+                "cpu_flags": list(self.cpu_flags) if self.cpu_flags is not None else None,
+                "method": self.method,
+            }
+        )
+
+    @classmethod
+    def from_reader(cls, r: _Reader) -> Platform:
+        r.get("subdir", str)  # derived; checked for type only
+        return cls(
+            os=r.get("os", str),
+            distro=r.get("distro", str),
+            kernel=r.get("kernel", str),
+            libc=r.get("libc", str),
+            libc_version=r.get("libc_version", str),
+            machine=r.get("machine", str),
+            cpu_level=r.get("cpu_level", str),
+            cpu_flags=r.strings("cpu_flags"),
+            method=r.require("method", str),
+        )
+
+
+@dataclass(frozen=True)
+class Variables:
+    """The allowlisted variables: those set, with values, and those checked and unset.
+    A name in neither was not checked, so it is unknown."""
+
+    set: Mapping[str, str] = field(default_factory=dict)
+    unset: tuple[str, ...] = ()
+
+    def value(self, name: str) -> tuple[bool, str | None]:
+        """(known, value); value ``None`` means known to be unset."""
+        if name in self.set:
+            return True, self.set[name]
+        return name in self.unset, None
+
+    def names(self) -> list[str]:
+        return sorted({*self.set, *self.unset})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"set": dict(sorted(self.set.items())), "unset": sorted(self.unset)}
+
+    @classmethod
+    def from_reader(cls, r: _Reader) -> Variables:
+        values = r.child("set")
+        set_: dict[str, str] = {}
+        if values is not None:
+            for name in values.data:
+                set_[str(name)] = values.require(str(name), str)
+        return cls(set=set_, unset=r.strings("unset") or ())
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One captured (or live) environment."""
+
+    python: Python
+    platform: Platform
+    packages: tuple[Package, ...] = ()
+    variables: Optional[Variables] = None  # None: not captured (static read)
+    kind: Optional[str] = None  # venv, conda, system
+    method: str = "probe"  # probe: ran inside the interpreter; static: read files only
+    captured_at: Optional[str] = None
+    # Reserved for the conda, BLAS and CUDA captures: kept as read, round-tripped.
+    conda: Optional[Mapping[str, Any]] = None
+    blas: Optional[Mapping[str, Any]] = None
+    cuda: Optional[Mapping[str, Any]] = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def package_map(self) -> dict[str, Package]:
+        return {p.name: p for p in self.packages}
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "captured_at": self.captured_at,
+                "kind": self.kind,
+                "method": self.method,
+                "python": self.python.to_dict(),
+                "platform": self.platform.to_dict(),
+                "variables": self.variables.to_dict() if self.variables is not None else None,
+                "conda": self.conda,
+                "blas": self.blas,
+                "cuda": self.cuda,
+                "packages": {p.name: p.to_dict() for p in sorted(self.packages, key=_by_name)},
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> Environment:
+        r = _Reader(data, path)
+        packages_r = r.child("packages")
+        packages = []
+        if packages_r is not None:
+            for name in sorted(packages_r.data, key=str):
+                packages.append(
+                    Package.from_dict(str(name), packages_r.data[name], packages_r.where(str(name)))
+                )
+        python_r = r.child("python")
+        platform_r = r.child("platform")
+        variables_r = r.child("variables")
+        return cls(
+            captured_at=r.get("captured_at", str),
+            kind=r.get("kind", str),
+            method=r.require("method", str),
+            python=Python.from_reader(python_r) if python_r else Python(method="unknown"),
+            platform=Platform.from_reader(platform_r) if platform_r else Platform(method="unknown"),
+            variables=Variables.from_reader(variables_r) if variables_r else None,
+            conda=r.get("conda", dict),
+            blas=r.get("blas", dict),
+            cuda=r.get("cuda", dict),
+            packages=tuple(packages),
+        )
+
+
+def _by_name(p: Package) -> str:
+    return p.name
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "environments": {k: self.environments[k].to_dict() for k in sorted(self.environments)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Lockfile:
+        r = _Reader(data, "")
+        version = r.get("version", int)
+        if version is None:
+            raise LockfileError("no 'version' key: not an envlock lockfile")
+        if version > FORMAT_VERSION:
+            raise LockfileError(
+                f"lockfile format version {version} is newer than this envlock reads "
+                f"({FORMAT_VERSION}); upgrade envlock: pip install -U envlock"
+            )
+        if version < 1:
+            raise LockfileError(f"version: {version} is not a valid lockfile format version")
+        envs_r = r.child("environments")
+        if envs_r is None:
+            raise LockfileError("environments: required")
+        envs = {
+            str(name): Environment.from_dict(value, envs_r.where(str(name)))
+            for name, value in envs_r.data.items()
+        }
+        return cls(environments=envs, version=FORMAT_VERSION)
+
+    def with_environment(self, name: str, env: Environment) -> Lockfile:
+        return Lockfile(environments={**self.environments, name: env})

@@ -1,0 +1,1 @@
+"""Renderers of verify results: pure functions from a result to a string."""

@@ -1,0 +1,60 @@
+"""The human report: findings grouped by category, errors first within each."""
+
+from __future__ import annotations
+
+from envlock.api import Result
+from envlock.compare import CATEGORIES, Finding
+
+_TITLES = {
+    "python": "Python",
+    "platform": "Platform",
+    "missing": "Missing packages",
+    "version": "Version changes",
+    "source": "Source changes",
+    "extra": "Extra packages",
+    "installer": "Installer changes",
+    "variables": "Variables",
+}
+_COLOURS = {"error": "31", "warning": "33", "info": "36", "ok": "32", "dim": "2", "bold": "1"}
+
+
+def _paint(text: str, colour: str, enabled: bool) -> str:
+    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
+
+
+def _value(value: str | None, category: str) -> str:
+    if value is not None:
+        return value
+    return "(unset)" if category == "variables" else "(absent)"
+
+
+def _line(f: Finding, colour: bool) -> list[str]:
+    tag = _paint(f"{f.severity:<7}", f.severity, colour)
+    if f.category in ("missing", "extra"):
+        change = f.expected if f.category == "missing" else f.actual
+    else:
+        change = f"{_value(f.expected, f.category)} -> {_value(f.actual, f.category)}"
+    return [f"  {tag} {f.subject}: {change}", _paint(f"          fix: {f.hint}", "dim", colour)]
+
+
+def render(result: Result, lockfile: str, colour: bool = False) -> str:
+    counts = result.counts()
+    lines = []
+    head = f"{lockfile} [{result.environment}]: {len(result.live.packages)} packages checked"
+    if not result.findings:
+        return f"{head}: {_paint('matches', 'ok', colour)}\n"
+    lines.append(head)
+    for category in CATEGORIES:
+        group = [f for f in result.findings if f.category == category]
+        if not group:
+            continue
+        lines.append("")
+        lines.append(_paint(f"{_TITLES[category]} ({len(group)})", "bold", colour))
+        order = {"error": 0, "warning": 1, "info": 2}
+        for f in sorted(group, key=lambda f: (order.get(f.severity, 3), f.subject)):
+            lines.extend(_line(f, colour))
+    lines.append("")
+    summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
+    verdict = "drift" if not result.ok else "matches, with warnings"
+    lines.append(_paint(f"{verdict}: {summary}", "error" if not result.ok else "warning", colour))
+    return "\n".join(lines) + "\n"

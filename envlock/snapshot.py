@@ -1,0 +1,170 @@
+"""Turn a probe payload (or a static read) into an :class:`Environment`.
+
+This is where raw facts become lockfile values: names are canonicalised, URLs lose their
+credentials, local paths become relative to the lockfile's directory (or ``~``-based), and
+``direct_url.json`` becomes a :class:`Source`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from envlock import _probe
+from envlock.model import Environment, Package, Platform, Python, Source, Variables
+from envlock.redact import home_to_tilde, redact_text, redact_url
+
+# Installers that follow PEP 610: no direct_url.json means "from an index".
+_PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch", "rye"})
+
+
+def _local_path(url: str, base_dir: Path) -> str | None:
+    """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    path = unquote(parts.path)
+    if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
+        path = path[1:]
+    try:
+        rel = os.path.relpath(path, base_dir)
+    except ValueError:
+        rel = path
+    if not rel.startswith(".."):
+        return Path(rel).as_posix()
+    return home_to_tilde(path)
+
+
+def source_from_direct_url(data: object, base_dir: Path) -> Source | None:
+    """PEP 610 ``direct_url.json`` as a :class:`Source`; ``None`` when it is malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return None
+    url: str = data["url"]
+    path = _local_path(url, base_dir)
+    public_url = None if path is not None else redact_url(url)
+    subdirectory = data.get("subdirectory") if isinstance(data.get("subdirectory"), str) else None
+    vcs_info = data.get("vcs_info")
+    if isinstance(vcs_info, dict):
+        return Source(
+            kind="vcs",
+            url=redact_url(url),
+            vcs=_str(vcs_info.get("vcs")),
+            commit=_str(vcs_info.get("commit_id")),
+            requested_revision=_str(vcs_info.get("requested_revision")),
+            subdirectory=subdirectory,
+        )
+    dir_info = data.get("dir_info")
+    if isinstance(dir_info, dict):
+        return Source(
+            kind="directory",
+            url=public_url,
+            path=path,
+            editable=dir_info.get("editable") is True,
+            subdirectory=subdirectory,
+        )
+    archive_info = data.get("archive_info")
+    if isinstance(archive_info, dict):
+        return Source(
+            kind="archive",
+            url=public_url,
+            path=path,
+            hash=_archive_hash(archive_info),
+            subdirectory=subdirectory,
+        )
+    return None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _archive_hash(info: dict[str, Any]) -> str | None:
+    hashes = info.get("hashes")
+    if isinstance(hashes, dict):
+        for algo in ("sha256", "sha384", "sha512", "sha1", "md5"):
+            if isinstance(hashes.get(algo), str):
+                return f"{algo}={hashes[algo]}"
+    legacy = info.get("hash")
+    return legacy if isinstance(legacy, str) and "=" in legacy else None
+
+
+def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str]) -> Package:
+    installer = dist.get("installer")
+    source: Source | None = None
+    if "direct_url" in dist:
+        source = source_from_direct_url(dist["direct_url"], base_dir)
+        if source is None:
+            warnings.append(f"{dist['path']}: direct_url.json has no usable url; source unknown")
+    elif dist.get("kind") == "dist-info" and installer in _PEP610_INSTALLERS:
+        source = Source(kind="index")
+    return Package(
+        name=_probe.canonical_name(dist["name"]),
+        version=dist["version"],
+        installer=installer,
+        requested=dist.get("requested"),
+        source=source,
+    )
+
+
+def _python(facts: dict[str, Any] | None) -> Python:
+    facts = facts or {}
+    return Python(
+        implementation=facts.get("implementation"),
+        version=facts.get("version"),
+        abi=facts.get("abi"),
+        free_threading=facts.get("free_threading"),
+        platform_tag=facts.get("platform_tag"),
+        method=facts.get("method", "probe"),
+    )
+
+
+def _platform(facts: dict[str, Any] | None) -> Platform:
+    facts = facts or {}
+    flags = facts.get("cpu_flags")
+    return Platform(
+        os=facts.get("os"),
+        distro=facts.get("distro"),
+        kernel=facts.get("kernel"),
+        libc=facts.get("libc"),
+        libc_version=facts.get("libc_version"),
+        machine=facts.get("machine"),
+        cpu_level=facts.get("cpu_level"),
+        cpu_flags=tuple(flags) if flags is not None else None,
+        method=facts.get("method", "probe"),
+    )
+
+
+def _variables(values: dict[str, str | None] | None) -> Variables | None:
+    if values is None:
+        return None
+    return Variables(
+        set={k: redact_text(v) for k, v in values.items() if v is not None},
+        unset=tuple(sorted(k for k, v in values.items() if v is None)),
+    )
+
+
+def environment_kind(prefix: str | None) -> str | None:
+    if not prefix:
+        return None
+    root = Path(prefix)
+    if (root / "conda-meta").is_dir():
+        return "conda"
+    if (root / "pyvenv.cfg").is_file():
+        return "venv"
+    return "system"
+
+
+def from_payload(payload: dict[str, Any], base_dir: Path, method: str) -> Environment:
+    warnings = [redact_text(w) for w in payload.get("warnings", [])]
+    packages = [package_from_dist(d, base_dir, warnings) for d in payload["distributions"]]
+    return Environment(
+        kind=environment_kind(payload.get("prefix")),
+        method=method,
+        python=_python(payload.get("python")),
+        platform=_platform(payload.get("platform")),
+        variables=_variables(payload.get("variables")),
+        packages=tuple(sorted(packages, key=lambda p: p.name)),
+        warnings=tuple(redact_text(w) for w in warnings),
+    )

@@ -1,0 +1,165 @@
+"""Which environment to look at, and how to get its facts.
+
+The default target is the active environment: ``VIRTUAL_ENV``, then ``CONDA_PREFIX``, then
+``./.venv``, then the interpreter running envlock. ``--python`` runs the probe inside that
+interpreter; ``--prefix`` reads the environment's files without running anything in it.
+When the target is the running interpreter the probe runs in-process, which costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from envlock.errors import TargetError
+from envlock.redact import display_path, redact_text
+
+PROBE_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved environment: its prefix (when known), the interpreter to probe (``None``
+    for a static read), and why it was chosen."""
+
+    prefix: Optional[Path]
+    python: Optional[Path]
+    reason: str
+    in_process: bool = False
+
+    @property
+    def method(self) -> str:
+        return "static" if self.python is None and not self.in_process else "probe"
+
+    def describe(self) -> str:
+        where = display_path(self.prefix) if self.prefix else display_path(str(self.python))
+        how = "files only" if self.method == "static" else (
+            "in-process" if self.in_process else "probe in its interpreter"
+        )
+        return f"environment {where} ({self.reason}; {how})"
+
+
+def interpreter_in(prefix: Path) -> Path | None:
+    for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
+        candidate = prefix / rel
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _from_prefix(prefix: Path, reason: str) -> Target:
+    if not prefix.is_dir():
+        raise TargetError(f"{display_path(prefix)} ({reason}): no such directory")
+    if _same_path(prefix, sys.prefix):
+        return Target(prefix, Path(sys.executable), reason, in_process=True)
+    python = interpreter_in(prefix)
+    if python is None:
+        raise TargetError(
+            f"{display_path(prefix)} ({reason}) is not a Python environment: no interpreter in it"
+        )
+    return Target(prefix, python, reason)
+
+
+def resolve(
+    python: str | None = None,
+    prefix: str | None = None,
+    environ: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Target:
+    environ = dict(os.environ) if environ is None else environ
+    cwd = cwd or Path.cwd()
+    if python and prefix:
+        raise TargetError("give --python or --prefix, not both")
+    if prefix:
+        path = Path(prefix).absolute()
+        if not path.is_dir():
+            raise TargetError(f"{display_path(path)}: no such directory")
+        return Target(path, None, "--prefix")
+    if python:
+        exe = Path(python)
+        if not exe.is_file():
+            found = _which(python)
+            if found is None:
+                raise TargetError(f"{display_path(exe)}: no such interpreter")
+            exe = found
+        if os.path.abspath(exe) == os.path.abspath(sys.executable):
+            return Target(Path(sys.prefix), exe, "--python", in_process=True)
+        return Target(None, exe.absolute(), "--python")
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        value = environ.get(var)
+        if value:
+            return _from_prefix(Path(value), var)
+    dot_venv = cwd / ".venv"
+    if dot_venv.is_dir():
+        return _from_prefix(dot_venv.absolute(), "./.venv")
+    return Target(Path(sys.prefix), Path(sys.executable), "this interpreter", in_process=True)
+
+
+def _which(name: str) -> Path | None:
+    import shutil
+
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def probe(target: Target, variable_names: list[str]) -> dict[str, Any]:
+    """The probe's payload for ``target`` (which must not be a static target)."""
+    from envlock import _probe
+
+    if target.in_process:
+        return _probe.collect(variable_names)
+    assert target.python is not None
+    return _run_probe(target.python, Path(_probe.__file__), variable_names)
+
+
+def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[str, Any]:
+    marker = "@@envlock-" + os.urandom(8).hex() + "@@"
+    with tempfile.TemporaryDirectory(prefix="envlock-probe-") as tmp:
+        if not script.is_file():  # envlock imported from a zip: give the child a real file
+            from envlock import _probe
+
+            copy = Path(tmp) / "envlock_probe.py"
+            copy.write_text(Path(_probe.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+            script = copy
+        cmd = [str(python), str(script), marker, json.dumps(variable_names)]
+        try:
+            done = subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=PROBE_TIMEOUT_S,
+                cwd=tmp,
+            )
+        except subprocess.TimeoutExpired:
+            raise TargetError(
+                f"{display_path(python)}: the probe did not finish in {PROBE_TIMEOUT_S:.0f} s"
+            ) from None
+        except OSError as e:
+            raise TargetError(f"{display_path(python)}: cannot run: {e.strerror}") from None
+    out = done.stdout.decode("utf-8", "replace")
+    start = out.find(marker)
+    end = out.find(marker, start + len(marker)) if start >= 0 else -1
+    if done.returncode != 0 or end < 0:
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        last = err[-1] if err else f"exit status {done.returncode}"
+        raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")
+    try:
+        payload = json.loads(out[start + len(marker) : end])
+    except ValueError:
+        raise TargetError(f"{display_path(python)}: the probe printed invalid JSON") from None
+    if not isinstance(payload, dict):
+        raise TargetError(f"{display_path(python)}: the probe printed no mapping")
+    return payload
