@@ -40,44 +40,53 @@ def _read_text(path, limit=-1):
         return None
 
 
-def _metadata_headers(text):
-    """Name and Version from an RFC 822 METADATA / PKG-INFO text (headers only)."""
+def _metadata_headers(path):
+    """Name and Version from a METADATA / PKG-INFO file, reading only its header block."""
     found = {}
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        if sep and key in ("Name", "Version") and key not in found:
-            found[key] = value.strip()
-    return found.get("Name"), found.get("Version")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key in ("Name", "Version") and key not in found:
+                    found[key] = value.strip()
+                    if len(found) == 2:
+                        break
+    except OSError:
+        return None, None, False
+    return found.get("Name"), found.get("Version"), True
 
 
 def read_distribution(path):
     """One ``*.dist-info`` / ``*.egg-info`` directory as a dict, or a warning string."""
-    base = os.path.basename(path)
-    kind = "dist-info" if base.endswith(".dist-info") else "egg-info"
-    if os.path.isdir(path):
+    kind = "dist-info" if path.endswith(".dist-info") else "egg-info"
+    try:
+        files = set(os.listdir(path))
+    except NotADirectoryError:  # a bare ``name.egg-info`` file written by distutils
+        files, meta_file = set(), path
+    except OSError:
+        return "%s: cannot be read" % path
+    else:
         meta_file = os.path.join(path, "METADATA" if kind == "dist-info" else "PKG-INFO")
-    else:  # a bare ``name.egg-info`` file written by distutils
-        meta_file = path
-    text = _read_text(meta_file, 65536)
-    if text is None:
+    name, version, readable = _metadata_headers(meta_file)
+    if not readable:
         return "%s: no readable %s" % (path, os.path.basename(meta_file))
-    name, version = _metadata_headers(text)
     if not name or not version:
         return "%s: %s has no Name or Version" % (path, os.path.basename(meta_file))
     dist = {"name": name, "version": version, "path": path, "kind": kind}
-    installer = _read_text(os.path.join(path, "INSTALLER"), 200)
-    if installer is not None and installer.strip():
-        dist["installer"] = installer.strip().splitlines()[0]
+    if "INSTALLER" in files:
+        installer = (_read_text(os.path.join(path, "INSTALLER"), 200) or "").strip()
+        if installer:
+            dist["installer"] = installer.splitlines()[0]
     if kind == "dist-info":
-        dist["requested"] = os.path.exists(os.path.join(path, "REQUESTED"))
-    direct_url = _read_text(os.path.join(path, "direct_url.json"), 65536)
-    if direct_url is not None:
+        dist["requested"] = "REQUESTED" in files
+    if "direct_url.json" in files:
+        direct_url = _read_text(os.path.join(path, "direct_url.json"), 65536)
         try:
-            dist["direct_url"] = json.loads(direct_url)
+            dist["direct_url"] = json.loads(direct_url or "")
         except ValueError:
-            return "%s: direct_url.json is not valid JSON" % path
+            dist["direct_url"] = None
     return dist
 
 

@@ -315,6 +315,10 @@ class Environment:
     cuda: Optional[Mapping[str, Any]] = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
+    def __post_init__(self) -> None:
+        # One order everywhere: equality and output never depend on discovery order.
+        object.__setattr__(self, "packages", tuple(sorted(self.packages, key=_by_name)))
+
     def package_map(self) -> dict[str, Package]:
         return {p.name: p for p in self.packages}
 
@@ -330,7 +334,7 @@ class Environment:
                 "conda": self.conda,
                 "blas": self.blas,
                 "cuda": self.cuda,
-                "packages": {p.name: p.to_dict() for p in sorted(self.packages, key=_by_name)},
+                "packages": {p.name: p.to_dict() for p in self.packages},
             }
         )
 

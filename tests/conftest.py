@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests build real environments under tmp_path; the host's own
+site-packages must come out of the session unchanged."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/factory.py and friends
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def _host_distributions() -> set[str]:
+    site = Path(sysconfig.get_paths()["purelib"])
+    return {p.name for p in site.iterdir() if p.name.endswith((".dist-info", ".egg-info"))}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_environment_unchanged() -> Iterator[None]:
+    """Fail the session if any test installed into or removed from the host environment."""
+    before = _host_distributions()
+    yield
+    after = _host_distributions()
+    assert after == before, f"tests changed the host environment: {sorted(after ^ before)}"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No allowlisted variable and no active environment inherited from the caller."""
+    from envlock.variables import VARIABLES
+
+    for name in [*VARIABLES, "VIRTUAL_ENV", "CONDA_PREFIX", "SOURCE_DATE_EPOCH", "NO_COLOR"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is absent ({CORPUS})")
+    return CORPUS

@@ -1,0 +1,101 @@
+"""The pure comparison: every category, severities, hints, and unknown never reported."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from envlock.compare import compare, install_hint
+from envlock.model import Environment, Package, Platform, Python, Source, Variables
+
+BASE = Environment(
+    python=Python("cpython", "3.11.7", "cpython-311", False, "linux-x86_64"),
+    platform=Platform(os="linux", machine="x86_64", libc="glibc", libc_version="2.36",
+                      kernel="6.1", cpu_level="x86-64-v3", distro="debian 12"),  # fmt: skip
+    variables=Variables(set={"MKL_CBWR": "AUTO"}, unset=("OMP_NUM_THREADS",)),
+    packages=(
+        Package("numpy", "1.26.4", "pip", True, Source("index")),
+        Package("lib", "1.0", "pip", True, Source("vcs", url="https://h/o/lib", vcs="git", commit="a" * 40)),
+    ),
+)
+NUMPY, LIB = BASE.package_map()["numpy"], BASE.package_map()["lib"]
+
+
+def brief(env: Environment) -> list[tuple[str, str, str | None, str | None, str]]:
+    return [(f.category, f.subject, f.expected, f.actual, f.severity) for f in compare(BASE, env)]
+
+
+def test_identical_is_clean() -> None:
+    assert compare(BASE, BASE) == []
+
+
+def test_unknown_values_are_never_drift() -> None:
+    unknown = replace(
+        BASE,
+        python=Python(version="3.11", method="layout"),
+        platform=Platform(method="unknown"),
+        variables=None,
+        packages=(Package("numpy", "1.26.4"), Package("lib", "1.0")),
+    )
+    assert compare(BASE, unknown) == []
+    assert compare(unknown, BASE) == []
+
+
+def test_python_minor_is_error_patch_is_warning() -> None:
+    assert brief(replace(BASE, python=replace(BASE.python, version="3.12.1"))) == [
+        ("python", "version", "3.11.7", "3.12.1", "error")
+    ]
+    assert brief(replace(BASE, python=replace(BASE.python, version="3.11.9")))[0][-1] == "warning"
+
+
+def test_platform_severities() -> None:
+    changed = replace(BASE.platform, machine="aarch64", kernel="6.8", cpu_level="x86-64-v4")
+    assert brief(replace(BASE, platform=changed)) == [
+        ("platform", "cpu_level", "x86-64-v3", "x86-64-v4", "warning"),
+        ("platform", "kernel", "6.1", "6.8", "info"),
+        ("platform", "machine", "x86_64", "aarch64", "error"),
+    ]
+
+
+def test_variables_set_unset_changed() -> None:
+    env = replace(BASE, variables=Variables(set={"OMP_NUM_THREADS": "1"}, unset=("MKL_CBWR",)))
+    findings = compare(BASE, env)
+    assert [(f.subject, f.expected, f.actual, f.severity) for f in findings] == [
+        ("MKL_CBWR", "AUTO", None, "error"),
+        ("OMP_NUM_THREADS", None, "1", "warning"),
+    ]
+    assert findings[0].hint.startswith("export MKL_CBWR=AUTO")
+    assert findings[1].hint.startswith("unset OMP_NUM_THREADS")
+
+
+def test_source_commit_change_is_error_with_vcs_hint() -> None:
+    moved = Package("lib", "1.0", "pip", True, Source("vcs", url="https://h/o/lib", vcs="git", commit="b" * 40))
+    (f,) = compare(BASE, replace(BASE, packages=(NUMPY, moved)))
+    assert (f.category, f.severity) == ("source", "error")
+    assert f.hint.startswith(f"pip install 'lib @ git+https://h/o/lib@{'a' * 40}'")
+
+
+def test_installer_change_is_warning() -> None:
+    by_uv = replace(NUMPY, installer="uv")
+    assert brief(replace(BASE, packages=(by_uv, LIB))) == [
+        ("installer", "numpy", "pip", "uv", "warning")
+    ]
+
+
+def test_missing_extra_version() -> None:
+    live = replace(BASE, packages=(Package("numpy", "2.0.0", "pip", True, Source("index")),
+                                   Package("six", "1.16.0", "pip", True, Source("index"))))  # fmt: skip
+    assert brief(live) == [
+        ("missing", "lib", "1.0", None, "error"),
+        ("version", "numpy", "1.26.4", "2.0.0", "error"),
+        ("extra", "six", None, "1.16.0", "warning"),
+    ]
+
+
+def test_install_hints() -> None:
+    assert install_hint(Package("a", "1")) == "pip install 'a==1'"
+    assert install_hint(Package("a", "1", source=Source("directory", path=".", editable=True))) == (
+        "pip install -e '.'"
+    )
+    assert install_hint(Package("a", "1", source=Source("archive", url="https://h/a.whl"))) == (
+        "pip install 'a @ https://h/a.whl'"
+    )

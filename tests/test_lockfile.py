@@ -1,0 +1,149 @@
+"""Reading and writing lockfiles: round trips, determinism, atomic writes, bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support import envlock, validate
+
+from envlock import lockfile
+from envlock.errors import LockfileError, WriteError
+from envlock.model import (
+    Environment,
+    Lockfile,
+    Package,
+    Platform,
+    Python,
+    Source,
+    Variables,
+)
+
+
+def sample() -> Lockfile:
+    env = Environment(
+        captured_at="2024-01-01T00:00:00Z",
+        kind="venv",
+        python=Python("cpython", "3.11.7", "cpython-311-x86_64-linux-gnu", False, "linux-x86_64"),
+        platform=Platform(
+            os="linux", machine="x86_64", libc="glibc", libc_version="2.36",
+            cpu_level="x86-64-v3", cpu_flags=("avx", "avx2"),
+        ),  # fmt: skip
+        variables=Variables(set={"OMP_NUM_THREADS": "4"}, unset=("MKL_CBWR",)),
+        packages=(
+            Package("numpy", "1.26.4", "pip", True, Source("index")),
+            Package("proj", "0.1", "pip", True, Source("directory", path=".", editable=True)),
+            Package(
+                "lib",
+                "2.0",
+                "pip",
+                False,
+                Source("vcs", url="https://github.com/o/lib.git", vcs="git", commit="ab" * 20),
+            ),
+            Package("arch", "1.0", "uv", True, Source("archive", url="https://h/a.whl", hash="sha256=00ff")),
+            Package("legacy", "0.9"),
+        ),
+    )
+    return Lockfile(environments={"linux-64": env, "other": env})
+
+
+@pytest.mark.parametrize("name", ["envlock.yaml", "envlock.toml"])
+def test_round_trip_and_schema(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    lockfile.dump(sample(), path)
+    validate(path)
+    assert lockfile.load(path) == sample()
+
+
+def test_dump_is_deterministic_and_sorted() -> None:
+    text = lockfile.dumps(sample())
+    assert text == lockfile.dumps(lockfile.Lockfile.from_dict(lockfile.parse(text, "yaml")))
+    names = [line.split(":")[0].strip() for line in text.splitlines() if "{version:" in line]
+    assert names == sorted(names[:5]) * 2
+    assert "      numpy: {version: 1.26.4, installer: pip, requested: true, source: index}" in text
+
+
+def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "envlock.yaml"
+    path.write_text("old contents\n")
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(WriteError, match="No space left"):
+        lockfile.dump(sample(), path)
+    assert path.read_text() == "old contents\n"
+    assert os.listdir(tmp_path) == ["envlock.yaml"]  # no temporary file left behind
+
+
+def test_write_keeps_file_mode(tmp_path: Path) -> None:
+    path = tmp_path / "envlock.yaml"
+    path.write_text("")
+    path.chmod(0o640)
+    lockfile.dump(sample(), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+BAD = {
+    "not-yaml.yaml": ("version: [1\n", "not valid YAML at line"),
+    "not-toml.toml": ("version = \n", "not valid TOML"),
+    "list.yaml": ("- 1\n- 2\n", "top level: expected a mapping, got list"),
+    "scalar.yaml": ("hello\n", "top level: expected a mapping, got string"),
+    "empty.yaml": ("", "top level: expected a mapping"),
+    "no-version.yaml": ("environments: {}\n", "no 'version' key"),
+    "newer.yaml": ("version: 2\nenvironments: {}\n", "format version 2 is newer"),
+    "bad-version.yaml": ("version: one\n", "version: expected integer, got string"),
+    "bad-package.yaml": (
+        "version: 1\nenvironments:\n  a:\n    method: probe\n    packages:\n"
+        "      numpy: {version: [1]}\n",
+        "environments.a.packages.numpy.version: expected string, got list",
+    ),
+    "bad-source.yaml": (
+        "version: 1\nenvironments:\n  a:\n    method: probe\n    packages:\n"
+        "      numpy: {version: '1', source: ftp}\n",
+        "environments.a.packages.numpy.source: must be one of",
+    ),
+    "alias.yaml": (
+        "version: 1\nx: &a [1, 2]\ny: [*a, *a]\nenvironments: {}\n",
+        "YAML aliases are not allowed",
+    ),
+    "binary.yaml": (b"\xff\xfe\x00".decode("latin-1"), "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_lockfile_is_one_line_exit_2(tmp_path: Path, name: str) -> None:
+    content, message = BAD[name]
+    path = tmp_path / name
+    path.write_bytes(content.encode("latin-1" if name == "binary.yaml" else "utf-8"))
+    with pytest.raises(LockfileError, match=message):
+        lockfile.load(path)
+    done = envlock("verify", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"envlock: error: {name}: "), done.stderr
+    assert message in lines[-1]
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_lockfile_says_how_to_create_it(tmp_path: Path) -> None:
+    done = envlock("verify", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "envlock.yaml: no such lockfile (create it with `envlock capture`)" in done.stderr
+
+
+def test_traceback_only_with_verbose(tmp_path: Path) -> None:
+    (tmp_path / "envlock.yaml").write_text("- 1\n")
+    done = envlock("verify", "-v", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+def test_capture_refuses_to_overwrite_an_invalid_lockfile(tmp_path: Path) -> None:
+    path = tmp_path / "envlock.yaml"
+    path.write_text("version: 7\nenvironments: {}\n")
+    done = envlock("capture", "--prefix", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert path.read_text() == "version: 7\nenvironments: {}\n"
