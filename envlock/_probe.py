@@ -7,18 +7,37 @@ cannot corrupt it. The host also imports it to read an environment's files stati
 (``--prefix``) and to probe its own interpreter in-process.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
 import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+Dist = Dict[str, Any]
 
 PROBE_VERSION = 1
 
 # The CPU flags that decide which kernels BLAS libraries and numpy pick.
 NUMERIC_CPU_FLAGS = (
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512cd", "avx512dq",
-    "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve", "sve2",
-)  # fmt: skip
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512cd",
+    "avx512dq",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "asimd",
+    "sve",
+    "sve2",
+)
 _X86_LEVELS = (
     ("x86-64-v4", ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")),
     ("x86-64-v3", ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")),
@@ -27,12 +46,12 @@ _X86_LEVELS = (
 _CANONICAL = re.compile(r"[-_.]+")
 
 
-def canonical_name(name):
+def canonical_name(name: str) -> str:
     """PEP 503 normalisation."""
     return _CANONICAL.sub("-", name).lower()
 
 
-def _read_text(path, limit=-1):
+def _read_text(path: str, limit: int = -1) -> Optional[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read(limit)
@@ -40,9 +59,9 @@ def _read_text(path, limit=-1):
         return None
 
 
-def _metadata_headers(path):
+def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool]:
     """Name and Version from a METADATA / PKG-INFO file, reading only its header block."""
-    found = {}
+    found: Dict[str, str] = {}
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -58,7 +77,7 @@ def _metadata_headers(path):
     return found.get("Name"), found.get("Version"), True
 
 
-def read_distribution(path):
+def read_distribution(path: str) -> Any:
     """One ``*.dist-info`` / ``*.egg-info`` directory as a dict, or a warning string."""
     kind = "dist-info" if path.endswith(".dist-info") else "egg-info"
     try:
@@ -74,7 +93,7 @@ def read_distribution(path):
         return "%s: no readable %s" % (path, os.path.basename(meta_file))
     if not name or not version:
         return "%s: %s has no Name or Version" % (path, os.path.basename(meta_file))
-    dist = {"name": name, "version": version, "path": path, "kind": kind}
+    dist: Dist = {"name": name, "version": version, "path": path, "kind": kind}
     if "INSTALLER" in files:
         installer = (_read_text(os.path.join(path, "INSTALLER"), 200) or "").strip()
         if installer:
@@ -90,10 +109,10 @@ def read_distribution(path):
     return dist
 
 
-def scan_distributions(paths):
+def scan_distributions(paths: List[str]) -> Tuple[List[Dist], List[str]]:
     """Distributions importable from ``paths``, first one per name wins (as for imports)."""
-    found = {}
-    warnings = []
+    found: Dict[str, Dist] = {}
+    warnings: List[str] = []
     for entry in paths:
         try:
             names = sorted(os.listdir(entry or "."))
@@ -112,7 +131,7 @@ def scan_distributions(paths):
     return [found[k] for k in sorted(found)], warnings
 
 
-def python_facts():
+def python_facts() -> Dict[str, Any]:
     import sysconfig
 
     info = sys.version_info
@@ -135,12 +154,12 @@ def python_facts():
     }
 
 
-def _os_release():
+def _os_release() -> Optional[str]:
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         text = _read_text(path, 16384)
         if text is None:
             continue
-        fields = {}
+        fields: Dict[str, str] = {}
         for line in text.splitlines():
             key, sep, value = line.partition("=")
             if sep:
@@ -152,7 +171,7 @@ def _os_release():
     return None
 
 
-def _cpu_flags():
+def _cpu_flags() -> Optional[set[str]]:
     text = _read_text("/proc/cpuinfo", 1 << 20)
     if not text:
         return None
@@ -163,14 +182,14 @@ def _cpu_flags():
     return None
 
 
-def _x86_level(flags):
+def _x86_level(flags: set[str]) -> Optional[str]:
     for level, required in _X86_LEVELS:
         if all(f in flags for f in required):
             return level
     return "x86-64" if "sse2" in flags else None
 
 
-def _libc():
+def _libc() -> Tuple[Optional[str], Optional[str]]:
     try:
         value = os.confstr("CS_GNU_LIBC_VERSION")
     except (AttributeError, ValueError, OSError):
@@ -188,13 +207,17 @@ def _libc():
     return None, None
 
 
-def platform_facts():
+def platform_facts() -> Dict[str, Any]:
     import platform
 
     system = platform.system().lower()
     os_name = {"darwin": "macos"}.get(system, system) or None
     machine = platform.machine().lower() or None
-    facts = {"os": os_name, "machine": machine, "kernel": platform.release() or None}
+    facts: Dict[str, Any] = {
+        "os": os_name,
+        "machine": machine,
+        "kernel": platform.release() or None,
+    }
     if os_name == "linux":
         facts["distro"] = _os_release()
     elif os_name == "macos":
@@ -212,14 +235,14 @@ def platform_facts():
     return facts
 
 
-def variable_facts(names):
+def variable_facts(names: List[str]) -> Dict[str, Optional[str]]:
     return dict((name, os.environ.get(name)) for name in names)
 
 
-def site_paths():
+def site_paths() -> List[str]:
     """The directories distributions are imported from, as ``sys.path`` has them."""
     here = os.path.dirname(os.path.abspath(__file__))
-    paths = []
+    paths: List[str] = []
     for entry in sys.path:
         absolute = os.path.abspath(entry or ".")
         if absolute == here or absolute in paths or not os.path.isdir(absolute):
@@ -228,7 +251,7 @@ def site_paths():
     return paths
 
 
-def collect(variable_names):
+def collect(variable_names: List[str]) -> Dict[str, Any]:
     distributions, warnings = scan_distributions(site_paths())
     return {
         "probe_version": PROBE_VERSION,
@@ -243,7 +266,7 @@ def collect(variable_names):
     }
 
 
-def main(argv):
+def main(argv: List[str]) -> int:
     marker = argv[1]
     names = json.loads(argv[2]) if len(argv) > 2 else []
     payload = json.dumps(collect(names), ensure_ascii=True, sort_keys=True)

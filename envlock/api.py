@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 from envlock import lockfile as _lockfile
 from envlock import snapshot, static
@@ -46,9 +46,7 @@ def default_name(env: Environment) -> str:
     return env.platform.subdir or "default"
 
 
-def record(
-    lock: Lockfile, name: str, env: Environment, now: float | None = None
-) -> Lockfile:
+def record(lock: Lockfile, name: str, env: Environment, now: float | None = None) -> Lockfile:
     """``lock`` with environment ``name`` replaced by ``env``, timestamped.
 
     The timestamp is ``SOURCE_DATE_EPOCH`` when set; otherwise, when nothing else changed,
@@ -56,6 +54,7 @@ def record(
     """
     stamp = os.environ.get("SOURCE_DATE_EPOCH")
     previous = lock.environments.get(name)
+    captured_at: str | None
     if stamp is not None:
         try:
             seconds = float(int(stamp))
@@ -137,7 +136,7 @@ def verify(
     prefix: str | None = None,
     live: Environment | None = None,
     base_dir: PathLike | None = None,
-    target: Optional[_target.Target] = None,
+    target: _target.Target | None = None,
 ) -> Result:
     """Compare a live environment (the active one by default) with a lockfile."""
     if not isinstance(lock, Lockfile):

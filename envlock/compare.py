@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Optional
 
 from envlock import variables as variable_table
 from envlock.model import Environment, Package, Platform, Python, Source
@@ -37,12 +36,12 @@ RECAPTURE = "re-run `envlock capture` if this change is intended"
 class Finding:
     category: str
     subject: str
-    expected: Optional[str]  # None: absent on that side
-    actual: Optional[str]
+    expected: str | None  # None: absent on that side
+    actual: str | None
     severity: str
     hint: str
 
-    def to_dict(self) -> dict[str, Optional[str]]:
+    def to_dict(self) -> dict[str, str | None]:
         return {
             "category": self.category,
             "subject": self.subject,
@@ -197,9 +196,7 @@ def _variables(expected: Environment, actual: Environment) -> Iterator[Finding]:
             hint = f"unset {name}, or {RECAPTURE}"
         else:
             hint = f"export {name}={_shell_quote(e_value)}, or {RECAPTURE}"
-        yield Finding(
-            "variables", name, e_value, a_value, variable_table.severity(name), hint
-        )
+        yield Finding("variables", name, e_value, a_value, variable_table.severity(name), hint)
 
 
 def _shell_quote(value: str) -> str:

@@ -7,6 +7,7 @@ for a format version newer than this envlock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -41,7 +42,9 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
         with open(path, "rb") as f:
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise LockfileError(f"{where}: no such lockfile (create it with `envlock capture`)") from None
+        raise LockfileError(
+            f"{where}: no such lockfile (create it with `envlock capture`)"
+        ) from None
     except OSError as e:
         raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
     if len(raw) > MAX_BYTES:
@@ -62,7 +65,7 @@ def parse(text: str, fmt: str) -> Any:
         if sys.version_info >= (3, 11):
             import tomllib
         else:
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -73,7 +76,7 @@ def parse(text: str, fmt: str) -> Any:
     try:
         if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, loader)):
             raise LockfileError("YAML aliases are not allowed in a lockfile")
-        return yaml.load(text, loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -160,10 +163,8 @@ def write_atomic(path: Path, text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as e:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if isinstance(e, OSError):
             raise WriteError(f"{display_path(path)}: cannot write: {e.strerror}") from None
         raise

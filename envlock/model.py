@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 from envlock.errors import LockfileError
 
@@ -32,7 +32,9 @@ class _Reader:
 
     def __init__(self, data: object, path: str) -> None:
         if not isinstance(data, dict):
-            raise LockfileError(f"{path or 'top level'}: expected a mapping, got {_type_name(data)}")
+            raise LockfileError(
+                f"{path or 'top level'}: expected a mapping, got {_type_name(data)}"
+            )
         self.data: dict[str, Any] = data
         self.path = path
 
@@ -80,14 +82,14 @@ class Source:
     """Where a distribution came from (PEP 610 ``direct_url.json``, or an index)."""
 
     kind: str
-    url: Optional[str] = None  # credentials removed
-    path: Optional[str] = None  # local directory or file, relative or ``~``-based
-    vcs: Optional[str] = None
-    commit: Optional[str] = None
-    requested_revision: Optional[str] = None
-    subdirectory: Optional[str] = None
+    url: str | None = None  # credentials removed
+    path: str | None = None  # local directory or file, relative or ``~``-based
+    vcs: str | None = None
+    commit: str | None = None
+    requested_revision: str | None = None
+    subdirectory: str | None = None
     editable: bool = False
-    hash: Optional[str] = None  # ``sha256=<hex>``
+    hash: str | None = None  # ``sha256=<hex>``
 
     def identity(self) -> tuple[object, ...]:
         """What must be equal for two sources to install the same code."""
@@ -151,9 +153,9 @@ class Source:
 class Package:
     name: str  # PEP 503 canonical
     version: str
-    installer: Optional[str] = None
-    requested: Optional[bool] = None
-    source: Optional[Source] = None
+    installer: str | None = None
+    requested: bool | None = None
+    source: Source | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = _compact(
@@ -177,11 +179,11 @@ class Package:
 
 @dataclass(frozen=True)
 class Python:
-    implementation: Optional[str] = None
-    version: Optional[str] = None
-    abi: Optional[str] = None
-    free_threading: Optional[bool] = None
-    platform_tag: Optional[str] = None
+    implementation: str | None = None
+    version: str | None = None
+    abi: str | None = None
+    free_threading: bool | None = None
+    platform_tag: str | None = None
     method: str = "probe"
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,14 +212,14 @@ class Python:
 
 @dataclass(frozen=True)
 class Platform:
-    os: Optional[str] = None
-    distro: Optional[str] = None
-    kernel: Optional[str] = None
-    libc: Optional[str] = None
-    libc_version: Optional[str] = None
-    machine: Optional[str] = None
-    cpu_level: Optional[str] = None
-    cpu_flags: Optional[tuple[str, ...]] = None
+    os: str | None = None
+    distro: str | None = None
+    kernel: str | None = None
+    libc: str | None = None
+    libc_version: str | None = None
+    machine: str | None = None
+    cpu_level: str | None = None
+    cpu_flags: tuple[str, ...] | None = None
     method: str = "probe"
 
     @property
@@ -305,14 +307,14 @@ class Environment:
     python: Python
     platform: Platform
     packages: tuple[Package, ...] = ()
-    variables: Optional[Variables] = None  # None: not captured (static read)
-    kind: Optional[str] = None  # venv, conda, system
+    variables: Variables | None = None  # None: not captured (static read)
+    kind: str | None = None  # venv, conda, system
     method: str = "probe"  # probe: ran inside the interpreter; static: read files only
-    captured_at: Optional[str] = None
+    captured_at: str | None = None
     # Reserved for the conda, BLAS and CUDA captures: kept as read, round-tripped.
-    conda: Optional[Mapping[str, Any]] = None
-    blas: Optional[Mapping[str, Any]] = None
-    cuda: Optional[Mapping[str, Any]] = None
+    conda: Mapping[str, Any] | None = None
+    blas: Mapping[str, Any] | None = None
+    cuda: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:

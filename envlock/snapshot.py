@@ -43,13 +43,13 @@ def source_from_direct_url(data: object, base_dir: Path) -> Source | None:
         return None
     url: str = data["url"]
     path = _local_path(url, base_dir)
-    public_url = None if path is not None else redact_url(url)
+    public_url = None if path is not None else home_to_tilde(redact_url(url))
     subdirectory = data.get("subdirectory") if isinstance(data.get("subdirectory"), str) else None
     vcs_info = data.get("vcs_info")
     if isinstance(vcs_info, dict):
         return Source(
             kind="vcs",
-            url=redact_url(url),
+            url=home_to_tilde(redact_url(url)),
             vcs=_str(vcs_info.get("vcs")),
             commit=_str(vcs_info.get("commit_id")),
             requested_revision=_str(vcs_info.get("requested_revision")),

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from envlock.errors import TargetError
 from envlock.redact import display_path, redact_text
@@ -28,8 +28,8 @@ class Target:
     """A resolved environment: its prefix (when known), the interpreter to probe (``None``
     for a static read), and why it was chosen."""
 
-    prefix: Optional[Path]
-    python: Optional[Path]
+    prefix: Path | None
+    python: Path | None
     reason: str
     in_process: bool = False
 
@@ -39,8 +39,10 @@ class Target:
 
     def describe(self) -> str:
         where = display_path(self.prefix) if self.prefix else display_path(str(self.python))
-        how = "files only" if self.method == "static" else (
-            "in-process" if self.in_process else "probe in its interpreter"
+        how = (
+            "files only"
+            if self.method == "static"
+            else ("in-process" if self.in_process else "probe in its interpreter")
         )
         return f"environment {where} ({self.reason}; {how})"
 

@@ -3,7 +3,6 @@ site-packages must come out of the session unchanged."""
 
 from __future__ import annotations
 
-import os
 import sys
 import sysconfig
 from collections.abc import Iterator

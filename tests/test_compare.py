@@ -9,12 +9,25 @@ from envlock.model import Environment, Package, Platform, Python, Source, Variab
 
 BASE = Environment(
     python=Python("cpython", "3.11.7", "cpython-311", False, "linux-x86_64"),
-    platform=Platform(os="linux", machine="x86_64", libc="glibc", libc_version="2.36",
-                      kernel="6.1", cpu_level="x86-64-v3", distro="debian 12"),  # fmt: skip
+    platform=Platform(
+        os="linux",
+        machine="x86_64",
+        libc="glibc",
+        libc_version="2.36",
+        kernel="6.1",
+        cpu_level="x86-64-v3",
+        distro="debian 12",
+    ),
     variables=Variables(set={"MKL_CBWR": "AUTO"}, unset=("OMP_NUM_THREADS",)),
     packages=(
         Package("numpy", "1.26.4", "pip", True, Source("index")),
-        Package("lib", "1.0", "pip", True, Source("vcs", url="https://h/o/lib", vcs="git", commit="a" * 40)),
+        Package(
+            "lib",
+            "1.0",
+            "pip",
+            True,
+            Source("vcs", url="https://h/o/lib", vcs="git", commit="a" * 40),
+        ),
     ),
 )
 NUMPY, LIB = BASE.package_map()["numpy"], BASE.package_map()["lib"]
@@ -68,7 +81,9 @@ def test_variables_set_unset_changed() -> None:
 
 
 def test_source_commit_change_is_error_with_vcs_hint() -> None:
-    moved = Package("lib", "1.0", "pip", True, Source("vcs", url="https://h/o/lib", vcs="git", commit="b" * 40))
+    moved = Package(
+        "lib", "1.0", "pip", True, Source("vcs", url="https://h/o/lib", vcs="git", commit="b" * 40)
+    )
     (f,) = compare(BASE, replace(BASE, packages=(NUMPY, moved)))
     assert (f.category, f.severity) == ("source", "error")
     assert f.hint.startswith(f"pip install 'lib @ git+https://h/o/lib@{'a' * 40}'")
@@ -82,8 +97,13 @@ def test_installer_change_is_warning() -> None:
 
 
 def test_missing_extra_version() -> None:
-    live = replace(BASE, packages=(Package("numpy", "2.0.0", "pip", True, Source("index")),
-                                   Package("six", "1.16.0", "pip", True, Source("index"))))  # fmt: skip
+    live = replace(
+        BASE,
+        packages=(
+            Package("numpy", "2.0.0", "pip", True, Source("index")),
+            Package("six", "1.16.0", "pip", True, Source("index")),
+        ),
+    )
     assert brief(live) == [
         ("missing", "lib", "1.0", None, "error"),
         ("version", "numpy", "1.26.4", "2.0.0", "error"),

@@ -27,9 +27,13 @@ def sample() -> Lockfile:
         kind="venv",
         python=Python("cpython", "3.11.7", "cpython-311-x86_64-linux-gnu", False, "linux-x86_64"),
         platform=Platform(
-            os="linux", machine="x86_64", libc="glibc", libc_version="2.36",
-            cpu_level="x86-64-v3", cpu_flags=("avx", "avx2"),
-        ),  # fmt: skip
+            os="linux",
+            machine="x86_64",
+            libc="glibc",
+            libc_version="2.36",
+            cpu_level="x86-64-v3",
+            cpu_flags=("avx", "avx2"),
+        ),
         variables=Variables(set={"OMP_NUM_THREADS": "4"}, unset=("MKL_CBWR",)),
         packages=(
             Package("numpy", "1.26.4", "pip", True, Source("index")),
@@ -41,7 +45,13 @@ def sample() -> Lockfile:
                 False,
                 Source("vcs", url="https://github.com/o/lib.git", vcs="git", commit="ab" * 20),
             ),
-            Package("arch", "1.0", "uv", True, Source("archive", url="https://h/a.whl", hash="sha256=00ff")),
+            Package(
+                "arch",
+                "1.0",
+                "uv",
+                True,
+                Source("archive", url="https://h/a.whl", hash="sha256=00ff"),
+            ),
             Package("legacy", "0.9"),
         ),
     )

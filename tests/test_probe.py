@@ -49,8 +49,10 @@ def test_probe_runs_in_other_interpreters(python: Path) -> None:
     payload = _run_probe(python, PROBE, ["OMP_NUM_THREADS"])
     version = subprocess.run(
         [str(python), "-c", "import platform; print(platform.python_version())"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert payload["python"]["version"] == version
     assert payload["probe_version"] == _probe.PROBE_VERSION
     assert "pip" in {d["name"] for d in payload["distributions"]}

@@ -12,9 +12,7 @@ from envlock.api import DEFAULT_LOCKFILE
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--python", metavar="PATH", help="probe the environment of this interpreter"
-    )
+    group.add_argument("--python", metavar="PATH", help="probe the environment of this interpreter")
     group.add_argument(
         "--prefix",
         metavar="PATH",
@@ -44,8 +42,5 @@ def warn(message: str) -> None:
 def use_colour(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(
-        isatty
-        and isatty()
-        and "NO_COLOR" not in os.environ
-        and os.environ.get("TERM") != "dumb"
+        isatty and isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     )

@@ -1,0 +1,468 @@
+"""End to end on real environments: venvs built here, packages really installed by pip
+(wheels from a local wheelhouse, an editable project, a git repository, an sdist archive),
+captured and verified through the command-line tool. No network."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factory import build_wheel, make_git_repo, make_project, make_sdist, make_venv, pip_install
+from support import envlock, read_yaml, validate
+
+import envlock as api
+
+PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python")
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wh = tmp_path_factory.mktemp("wheelhouse")
+    for name, version, requires in [
+        ("alpha", "1.0", []),
+        ("alpha", "2.0", []),
+        ("beta", "1.0", ["alpha"]),
+        ("gamma", "1.0", []),
+        ("delta", "1.0", []),
+    ]:
+        build_wheel(wh, name, version, requires=requires)
+    return wh
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project directory: lockfiles go here; local sources live under it."""
+    return tmp_path_factory.mktemp("project")
+
+
+@pytest.fixture(scope="module")
+def sources(work: Path) -> dict[str, object]:
+    editable = make_project(work / "src" / "proj", "proj", "0.1.0")
+    plain_dir = make_project(work / "src" / "dirpkg", "dirpkg", "0.2.0")
+    git_dir = make_project(work / "src" / "gitpkg", "gitpkg", "0.3.0")
+    commit = make_git_repo(git_dir)
+    archive = make_sdist(
+        make_project(work / "build" / "archpkg", "archpkg", "0.4.0"), work / "dist"
+    )
+    return {
+        "editable": editable,
+        "dir": plain_dir,
+        "git": git_dir,
+        "commit": commit,
+        "archive": archive,
+    }
+
+
+def populate(
+    python: Path, wheelhouse: Path, sources: dict[str, object], alpha: str = "1.0"
+) -> None:
+    pip_install(python, "--find-links", str(wheelhouse), "beta==1.0", f"alpha=={alpha}", "gamma")
+    pip_install(python, "-e", str(sources["editable"]))
+    pip_install(python, str(sources["dir"]))
+    pip_install(python, f"gitpkg @ git+file://{sources['git']}@{sources['commit']}")
+    pip_install(python, str(sources["archive"]))
+
+
+@pytest.fixture(scope="module")
+def venv(
+    tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, sources: dict[str, object]
+) -> Path:
+    python = make_venv(tmp_path_factory.mktemp("venvs") / "main")
+    populate(python, wheelhouse, sources)
+    return python
+
+
+@pytest.fixture(scope="module")
+def locked(venv: Path, work: Path) -> Path:
+    path = work / "envlock.yaml"
+    done = envlock("capture", "--python", str(venv), str(path), cwd=work, env=_env())
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def uninstall(python: Path, name: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "uninstall", "-y", name],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _env(**extra: str) -> dict[str, str]:
+    from envlock.variables import VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    for k in ("VIRTUAL_ENV", "CONDA_PREFIX", "SOURCE_DATE_EPOCH", "NO_COLOR"):
+        env.pop(k, None)
+    env.update(extra)
+    return env
+
+
+def test_target_interpreter_lacks_envlock(venv: Path) -> None:
+    done = subprocess.run([str(venv), "-c", "import envlock"], capture_output=True)
+    assert done.returncode != 0
+
+
+def test_capture_records_what_pip_wrote(locked: Path, sources: dict[str, object]) -> None:
+    data = validate(locked)
+    (name,) = data["environments"]
+    env = data["environments"][name]
+    pkgs = env["packages"]
+    assert env["method"] == "probe" and env["kind"] == "venv"
+    assert env["python"]["version"] == _python_version(None)
+    assert pkgs["alpha"] == {
+        "version": "1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "index",
+    }
+    assert pkgs["beta"]["requested"] is True
+    assert pkgs["proj"] == {
+        "version": "0.1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": "src/proj",
+        "editable": True,
+    }
+    assert pkgs["dirpkg"]["source"] == "directory" and "editable" not in pkgs["dirpkg"]
+    assert pkgs["gitpkg"]["source"] == "vcs"
+    assert pkgs["gitpkg"]["vcs"] == "git"
+    assert pkgs["gitpkg"]["commit"] == sources["commit"]
+    assert pkgs["archpkg"]["source"] == "archive"
+    assert pkgs["archpkg"]["path"] == "dist/" + Path(str(sources["archive"])).name
+    assert set(env["variables"]["unset"]) >= {"OMP_NUM_THREADS", "MKL_CBWR"}
+
+
+def test_dependency_not_requested(tmp_path: Path, wheelhouse: Path) -> None:
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "beta==1.0")
+    env = api.capture(python=str(python))
+    pkgs = env.package_map()
+    assert pkgs["alpha"].requested is False and pkgs["beta"].requested is True
+
+
+def _python_version(python: Path | None) -> str:
+    exe = str(python) if python else sys.executable
+    return subprocess.run(
+        [exe, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_verify_matches_right_after_capture(locked: Path, venv: Path, work: Path) -> None:
+    done = envlock("verify", "--python", str(venv), str(locked), cwd=work, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "matches" in done.stdout
+    assert "probe in its interpreter" in done.stderr  # the one-line announcement
+
+
+def test_capture_is_byte_identical(locked: Path, venv: Path, work: Path) -> None:
+    before = locked.read_bytes()
+    done = envlock("capture", "--python", str(venv), str(locked), cwd=work, env=_env())
+    assert done.returncode == 0
+    assert locked.read_bytes() == before
+    a, b = work / "a.yaml", work / "b.yaml"
+    for path in (a, b):
+        envlock(
+            "capture",
+            "--python",
+            str(venv),
+            str(path),
+            cwd=work,
+            env=_env(SOURCE_DATE_EPOCH="1700000000"),
+        )
+    assert a.read_bytes() == b.read_bytes()
+    assert "captured_at: '2023-11-14T22:13:20Z'" in a.read_text()
+
+
+def test_toml_capture_and_verify(venv: Path, work: Path) -> None:
+    path = work / "envlock.toml"
+    assert (
+        envlock("capture", "--python", str(venv), str(path), cwd=work, env=_env()).returncode == 0
+    )
+    validate(path)
+    done = envlock("verify", "--python", str(venv), str(path), cwd=work, env=_env())
+    assert done.returncode == 0, done.stdout
+
+
+def test_every_drift_category_for_real(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    python = make_venv(tmp_path / "drifted")
+    populate(python, wheelhouse, sources, alpha="2.0")  # version
+    uninstall(python, "gamma")  # missing
+    pip_install(python, "--find-links", str(wheelhouse), "delta")  # extra
+    # source: the same version from another commit of the repository
+    (Path(str(sources["git"])) / "CHANGES").write_text("another commit\n")
+    new_commit = make_git_repo(Path(str(sources["git"])))
+    pip_install(
+        python,
+        "--force-reinstall",
+        "--no-deps",
+        f"gitpkg @ git+file://{sources['git']}@{new_commit}",
+    )
+    done = envlock(
+        "verify",
+        "--python",
+        str(python),
+        "--format",
+        "json",
+        str(locked),
+        cwd=work,
+        env=_env(OMP_NUM_THREADS="3", MKL_CBWR="COMPATIBLE"),
+    )
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    got = {
+        (f["category"], f["subject"], f["expected"], f["actual"], f["severity"])
+        for f in report["findings"]
+    }
+    assert ("version", "alpha", "1.0", "2.0", "error") in got
+    assert ("missing", "gamma", "1.0", None, "error") in got
+    assert ("extra", "delta", None, "1.0", "warning") in got
+    assert ("variables", "OMP_NUM_THREADS", None, "3", "warning") in got
+    assert ("variables", "MKL_CBWR", None, "COMPATIBLE", "error") in got
+    source = [f for f in report["findings"] if f["category"] == "source"]
+    assert [f["subject"] for f in source] == ["gitpkg"]
+    assert sources["commit"] in source[0]["expected"] and new_commit in source[0]["actual"]
+    assert source[0]["hint"].startswith("pip install 'gitpkg @ git+file://")
+    assert report["exit_code"] == 1 and report["status"] == "drift"
+    assert report["counts"]["error"] == 4
+
+
+def test_version_drift_text_report(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    python = make_venv(tmp_path / "v")
+    populate(python, wheelhouse, sources, alpha="2.0")
+    done = envlock("verify", "--python", str(python), str(locked), cwd=work, env=_env())
+    assert done.returncode == 1
+    assert "Version changes (1)" in done.stdout
+    assert "alpha: 1.0 -> 2.0" in done.stdout
+    assert "fix: pip install 'alpha==1.0'" in done.stdout
+    assert "\033[" not in done.stdout  # no colour when not a terminal
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_installer_drift(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    python = make_venv(tmp_path / "v")
+    populate(python, wheelhouse, sources)
+    subprocess.run(
+        [
+            "uv",
+            "pip",
+            "install",
+            "--python",
+            str(python),
+            "--offline",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            "--reinstall-package",
+            "gamma",
+            "gamma==1.0",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    result = api.verify(locked, python=str(python))
+    assert [(f.category, f.subject, f.expected, f.actual, f.severity) for f in result.findings] == [
+        ("installer", "gamma", "pip", "uv", "warning")
+    ]
+    assert result.exit_code == 0
+
+
+@pytest.mark.skipif(not PY312.exists(), reason=f"{PY312} is not installed")
+def test_python_drift(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    python = make_venv(tmp_path / "v", python=str(PY312))
+    populate(python, wheelhouse, sources)
+    result = api.verify(locked, python=str(python))
+    assert ("python", "version", _python_version(None), "3.12.1", "error") in [
+        (f.category, f.subject, f.expected, f.actual, f.severity) for f in result.findings
+    ]
+    assert result.exit_code == 1
+
+
+def test_platform_drift_from_another_machines_lockfile(
+    tmp_path: Path, locked: Path, venv: Path
+) -> None:
+    text = locked.read_text()
+    other = tmp_path / "envlock.yaml"
+    other.write_text(
+        text.replace("machine: x86_64", "machine: aarch64").replace("os: linux", "os: macos")
+    )
+    result = api.verify(other, python=str(venv))
+    got = {(f.category, f.subject, f.severity) for f in result.findings}
+    assert {("platform", "machine", "error"), ("platform", "os", "error")} <= got
+
+
+def test_prefix_reads_files_only(venv: Path, locked: Path, work: Path) -> None:
+    prefix = venv.parent.parent
+    out = work / "static.yaml"
+    done = envlock(
+        "capture", "--prefix", str(prefix), "--name", "static", str(out), cwd=work, env=_env()
+    )
+    assert done.returncode == 0, done.stderr
+    env = validate(out)["environments"]["static"]
+    assert env["method"] == "static"
+    assert env["python"]["method"] == "pyvenv.cfg"
+    assert env["python"]["version"] == _python_version(None)
+    assert "variables" not in env and env["platform"] == {"method": "unknown"}
+    probed = read_yaml(locked)["environments"]
+    assert env["packages"] == next(iter(probed.values()))["packages"]
+    # unknown values are not drift: the static view of the same env verifies clean
+    done = envlock("verify", "--prefix", str(prefix), str(locked), cwd=work, env=_env())
+    assert done.returncode == 0, done.stdout
+
+
+def test_default_target_is_the_active_environment(venv: Path, locked: Path, work: Path) -> None:
+    prefix = venv.parent.parent
+    done = envlock("verify", str(locked), cwd=work, env=_env(VIRTUAL_ENV=str(prefix)))
+    assert done.returncode == 0, done.stdout
+    assert "(VIRTUAL_ENV; probe in its interpreter)" in done.stderr
+    done = envlock("verify", str(locked), cwd=work, env=_env(CONDA_PREFIX=str(prefix)))
+    assert "(CONDA_PREFIX;" in done.stderr
+
+
+def test_dot_venv_in_working_directory(tmp_path: Path, wheelhouse: Path) -> None:
+    python = make_venv(tmp_path / ".venv")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma")
+    done = envlock("capture", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert "environment .venv (./.venv;" in done.stderr
+    assert "gamma" in (tmp_path / "envlock.yaml").read_text()
+    assert envlock("verify", cwd=tmp_path, env=_env()).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [
+        (["--prefix", "/nonexistent/env"], {}, "/nonexistent/env: no such directory"),
+        (["--python", "/nonexistent/python"], {}, "/nonexistent/python: no such interpreter"),
+        ([], {"VIRTUAL_ENV": "/"}, "/ (VIRTUAL_ENV) is not a Python environment"),
+    ],
+)
+def test_environment_that_cannot_be_inspected_exits_3(
+    tmp_path: Path, args: list[str], extra_env: dict[str, str], message: str
+) -> None:
+    done = envlock("capture", *args, cwd=tmp_path, env=_env(**extra_env))
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines()[-1] == f"envlock: error: {message}"
+    assert not (tmp_path / "envlock.yaml").exists()
+
+
+def test_prefix_that_is_not_an_environment(tmp_path: Path) -> None:
+    done = envlock("capture", "--prefix", str(tmp_path), cwd=tmp_path, env=_env())
+    assert done.returncode == 3
+    assert "is not a Python environment: no site-packages in it" in done.stderr
+
+
+def test_named_environments(venv: Path, work: Path, tmp_path: Path, wheelhouse: Path) -> None:
+    path = tmp_path / "multi.yaml"
+    other = make_venv(tmp_path / "other")
+    pip_install(other, "--find-links", str(wheelhouse), "delta")
+    for name, python in (("ci", venv), ("laptop", other)):
+        done = envlock(
+            "capture", "--python", str(python), "--name", name, str(path), cwd=work, env=_env()
+        )
+        assert done.returncode == 0
+    data = validate(path)
+    assert sorted(data["environments"]) == ["ci", "laptop"]
+    laptop_before = data["environments"]["laptop"]
+    pip_install(venv.parent.parent / "bin" / "python", "--find-links", str(wheelhouse), "delta")
+    try:
+        envlock("capture", "--python", str(venv), "--name", "ci", str(path), cwd=work, env=_env())
+        data = validate(path)
+        assert "delta" in data["environments"]["ci"]["packages"]
+        assert data["environments"]["laptop"] == laptop_before
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(venv), "uninstall", "-y", "delta"],
+            check=True,
+            capture_output=True,
+        )
+    # two environments on the same platform: verify must be told which
+    done = envlock("verify", "--python", str(other), str(path), cwd=work, env=_env())
+    assert done.returncode == 2
+    assert "several environments (ci, laptop)" in done.stderr and "--env NAME" in done.stderr
+    done = envlock(
+        "verify", "--python", str(other), "--env", "laptop", str(path), cwd=work, env=_env()
+    )
+    assert done.returncode == 0
+    done = envlock(
+        "verify", "--python", str(other), "--env", "nope", str(path), cwd=work, env=_env()
+    )
+    assert done.returncode == 2 and "no environment 'nope'" in done.stderr
+
+
+def test_secrets_and_home_never_reach_the_lockfile(tmp_path: Path, wheelhouse: Path) -> None:
+    home = tmp_path / "home"
+    project = home / "proj"
+    project.mkdir(parents=True)
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta")
+    # What pip records for installs from an authenticated private URL and a token-bearing
+    # VCS URL (pip keeps user names it cannot tell from tokens).
+    site = next((tmp_path / "v" / "lib").glob("python*/site-packages"))
+    (site / "gamma-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps(
+            {
+                "url": "https://build:s3cretpw@pkgs.example.com/gamma-1.0-py3-none-any.whl?token=abc123",
+                "archive_info": {"hashes": {"sha256": "00" * 32}},
+            }
+        )
+    )
+    (site / "delta-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps(
+            {
+                "url": "https://ghp_SECRETTOKEN@github.com/o/delta.git",
+                "vcs_info": {"vcs": "git", "commit_id": "c" * 40},
+            }
+        )
+    )
+    env = _env(HOME=str(home), XLA_FLAGS=f"--xla_dump_to={home}/dumps")
+    done = envlock("capture", "--python", str(python), cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    text = (project / "envlock.yaml").read_text()
+    for secret in ("s3cretpw", "abc123", "ghp_SECRETTOKEN", "build:", str(home)):
+        assert secret not in text
+        assert secret not in done.stderr
+    assert "https://pkgs.example.com/gamma-1.0-py3-none-any.whl?token=***" in text
+    assert "XLA_FLAGS: --xla_dump_to=~/dumps" in text
+    done = envlock("verify", "--python", str(python), cwd=project, env=env)
+    assert done.returncode == 0
+    assert str(home) not in done.stdout + done.stderr
+
+
+def test_broken_metadata_warns_and_continues(tmp_path: Path, wheelhouse: Path) -> None:
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta")
+    site = next((tmp_path / "v" / "lib").glob("python*/site-packages"))
+    (site / "delta-1.0.dist-info" / "METADATA").unlink()
+    done = envlock("capture", "--python", str(python), cwd=tmp_path, env=_env())
+    assert done.returncode == 0
+    assert "warning: " in done.stderr and "delta-1.0.dist-info: no readable METADATA" in done.stderr
+    assert "gamma" in (tmp_path / "envlock.yaml").read_text()
+
+
+def test_python_api(venv: Path, locked: Path) -> None:
+    lock = api.load(locked)
+    env = api.capture(python=str(venv), base_dir=locked.parent)
+    result = api.verify(lock, live=env)
+    assert result.ok and result.findings == ()
+    assert isinstance(lock, api.Lockfile) and isinstance(env, api.Environment)
+    out = locked.parent / "api.toml"
+    api.dump(lock, out)
+    assert api.load(out) == lock
