@@ -11,7 +11,6 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +143,8 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
 
 
 def write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
     directory = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +126,9 @@ def probe(target: Target, variable_names: list[str]) -> dict[str, Any]:
 
 
 def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[str, Any]:
+    import subprocess
+    import tempfile
+
     marker = "@@envlock-" + os.urandom(8).hex() + "@@"
     with tempfile.TemporaryDirectory(prefix="envlock-probe-") as tmp:
         if not script.is_file():  # envlock imported from a zip: give the child a real file

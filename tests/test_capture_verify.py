@@ -104,7 +104,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_target_interpreter_lacks_envlock(venv: Path) -> None:
-    done = subprocess.run([str(venv), "-c", "import envlock"], capture_output=True)
+    done = subprocess.run([str(venv), "-c", "import envlock"], capture_output=True, cwd=venv.parent)
     assert done.returncode != 0
 
 
@@ -351,12 +351,17 @@ def test_dot_venv_in_working_directory(tmp_path: Path, wheelhouse: Path) -> None
     [
         (["--prefix", "/nonexistent/env"], {}, "/nonexistent/env: no such directory"),
         (["--python", "/nonexistent/python"], {}, "/nonexistent/python: no such interpreter"),
-        ([], {"VIRTUAL_ENV": "/"}, "/ (VIRTUAL_ENV) is not a Python environment"),
+        (
+            [],
+            {"VIRTUAL_ENV": "empty"},
+            "empty (VIRTUAL_ENV) is not a Python environment: no interpreter in it",
+        ),
     ],
 )
 def test_environment_that_cannot_be_inspected_exits_3(
     tmp_path: Path, args: list[str], extra_env: dict[str, str], message: str
 ) -> None:
+    (tmp_path / "empty").mkdir()
     done = envlock("capture", *args, cwd=tmp_path, env=_env(**extra_env))
     assert done.returncode == 3
     assert done.stderr.strip().splitlines()[-1] == f"envlock: error: {message}"
