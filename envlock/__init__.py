@@ -10,12 +10,14 @@ The API is imported lazily so that ``import envlock`` stays cheap::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads these blocks
 
 __version__ = "0.1.0"
 __all__ = ["Environment", "Lockfile", "Result", "capture", "dump", "load", "verify"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from envlock.api import Result, capture, dump, load, verify
     from envlock.model import Environment, Lockfile
 

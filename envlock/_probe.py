@@ -13,9 +13,12 @@ import json
 import os
 import re
 import sys
-from typing import Any, Dict, List, Optional, Tuple
 
-Dist = Dict[str, Any]
+TYPE_CHECKING = False  # importing typing costs milliseconds; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
+
+    Dist = Dict[str, Any]
 
 PROBE_VERSION = 1
 
@@ -53,39 +56,42 @@ def canonical_name(name: str) -> str:
 
 def _read_text(path: str, limit: int = -1) -> Optional[str]:
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(limit)
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
     except OSError:
         return None
 
 
 def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool]:
     """Name and Version from a METADATA / PKG-INFO file, reading only its header block."""
-    found: Dict[str, str] = {}
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
+        with open(path, "rb") as f:
+            head = f.read(8192)
+            while b"\n\n" not in head and b"\r\n\r\n" not in head:
+                more = f.read(65536)
+                if not more or len(head) > (1 << 20):
                     break
-                key, sep, value = line.partition(":")
-                if sep and key in ("Name", "Version") and key not in found:
-                    found[key] = value.strip()
-                    if len(found) == 2:
-                        break
+                head += more
     except OSError:
         return None, None, False
-    return found.get("Name"), found.get("Version"), True
+    name = version = None
+    for line in head.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        if name is None and line.startswith("Name:"):
+            name = line[5:].strip()
+        elif version is None and line.startswith("Version:"):
+            version = line[8:].strip()
+        if name is not None and version is not None:
+            break
+    return name, version, True
 
 
 def read_distribution(path: str) -> Any:
     """One ``*.dist-info`` / ``*.egg-info`` directory as a dict, or a warning string."""
     kind = "dist-info" if path.endswith(".dist-info") else "egg-info"
-    try:
-        files = set(os.listdir(path))
-    except NotADirectoryError:  # a bare ``name.egg-info`` file written by distutils
-        files, meta_file = set(), path
-    except OSError:
-        return "%s: cannot be read" % path
+    if kind == "egg-info" and os.path.isfile(path):  # a bare ``name.egg-info`` file
+        meta_file = path
     else:
         meta_file = os.path.join(path, "METADATA" if kind == "dist-info" else "PKG-INFO")
     name, version, readable = _metadata_headers(meta_file)
@@ -94,16 +100,17 @@ def read_distribution(path: str) -> Any:
     if not name or not version:
         return "%s: %s has no Name or Version" % (path, os.path.basename(meta_file))
     dist: Dist = {"name": name, "version": version, "path": path, "kind": kind}
-    if "INSTALLER" in files:
-        installer = (_read_text(os.path.join(path, "INSTALLER"), 200) or "").strip()
-        if installer:
-            dist["installer"] = installer.splitlines()[0]
+    if meta_file == path:
+        return dist
+    installer = (_read_text(os.path.join(path, "INSTALLER"), 200) or "").strip()
+    if installer:
+        dist["installer"] = installer.splitlines()[0]
     if kind == "dist-info":
-        dist["requested"] = "REQUESTED" in files
-    if "direct_url.json" in files:
-        direct_url = _read_text(os.path.join(path, "direct_url.json"), 65536)
+        dist["requested"] = os.path.exists(os.path.join(path, "REQUESTED"))
+    direct_url = _read_text(os.path.join(path, "direct_url.json"), 65536)
+    if direct_url is not None:
         try:
-            dist["direct_url"] = json.loads(direct_url or "")
+            dist["direct_url"] = json.loads(direct_url)
         except ValueError:
             dist["direct_url"] = None
     return dist

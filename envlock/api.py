@@ -6,7 +6,6 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Union
 
 from envlock import lockfile as _lockfile
 from envlock import snapshot, static
@@ -16,7 +15,12 @@ from envlock.errors import UsageError
 from envlock.model import Environment, Lockfile
 from envlock.variables import VARIABLES
 
-PathLike = Union[str, "os.PathLike[str]"]
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Union
+
+    PathLike = Union[str, os.PathLike[str]]
+
 DEFAULT_LOCKFILE = "envlock.yaml"
 
 

@@ -12,11 +12,15 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
 
+from envlock import cache
 from envlock.errors import LockfileError, WriteError
 from envlock.model import Lockfile
 from envlock.redact import display_path
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 32 * 1024 * 1024
 HEADER = (
@@ -52,11 +56,18 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise LockfileError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    fmt = format_for(path, fmt)
+    data = cache.get(raw, fmt)
+    cached = data is not None
     try:
-        data = parse(text, format_for(path, fmt))
-        return Lockfile.from_dict(data)
+        if not cached:
+            data = parse(text, fmt)
+        lock = Lockfile.from_dict(data)
     except LockfileError as e:
         raise LockfileError(f"{where}: {e}") from None
+    if not cached:
+        cache.put(raw, fmt, data)
+    return lock
 
 
 def parse(text: str, fmt: str) -> Any:

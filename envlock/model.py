@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from envlock.errors import LockfileError
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 FORMAT_VERSION = 1
 SOURCE_KINDS = ("index", "vcs", "directory", "archive")
-
-T = TypeVar("T")
 
 
 def _type_name(value: object) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "***"
 # Query parameters that carry secrets (signed URLs, tokens).
@@ -19,6 +18,8 @@ _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@
 
 def redact_url(url: str) -> str:
     """``url`` without user-info, secret query parameters or conda ``/t/<token>/``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:

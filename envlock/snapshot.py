@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from envlock import _probe
 from envlock.model import Environment, Package, Platform, Python, Source, Variables
 from envlock.redact import home_to_tilde, redact_text, redact_url
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
 
 # Installers that follow PEP 610: no direct_url.json means "from an index".
 _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch", "rye"})
@@ -22,6 +24,8 @@ _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch",
 
 def _local_path(url: str, base_dir: Path) -> str | None:
     """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based."""
+    from urllib.parse import unquote, urlsplit
+
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None

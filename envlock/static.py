@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from envlock import _probe
 from envlock.errors import TargetError
 from envlock.redact import display_path
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
 
 _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 

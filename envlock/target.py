@@ -13,10 +13,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from envlock.errors import TargetError
 from envlock.redact import display_path, redact_text
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
 
 PROBE_TIMEOUT_S = 60.0
 

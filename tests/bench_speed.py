@@ -355,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.venv is not None and args.inside:
         print("note: --inside only applies to a venv this script builds; ignored")
 
+    # An installed envlock has bytecode (pip compiles it); match that even where
+    # PYTHONDONTWRITEBYTECODE is set, so that no run pays for compiling envlock's sources.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "envlock"), quiet=1)
+
     work = Path(tempfile.mkdtemp(prefix="envlock-bench-"))
     try:
         env = clean_env()
