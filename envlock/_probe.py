@@ -246,11 +246,17 @@ def variable_facts(names: List[str]) -> Dict[str, Optional[str]]:
     return dict((name, os.environ.get(name)) for name in names)
 
 
-def site_paths() -> List[str]:
-    """The directories distributions are imported from, as ``sys.path`` has them."""
+def site_paths(skip_script_dir: bool = False) -> List[str]:
+    """The directories distributions are imported from, as ``sys.path`` has them.
+
+    ``sys.path[0]`` is the invoking script's directory (or the working directory for
+    ``-m`` and ``-c``): an artifact of how envlock was started, not part of the environment.
+    Run as a script the probe has already removed it; in-process, ``skip_script_dir`` does.
+    """
     here = os.path.dirname(os.path.abspath(__file__))
+    entries = sys.path[1:] if skip_script_dir else sys.path
     paths: List[str] = []
-    for entry in sys.path:
+    for entry in entries:
         absolute = os.path.abspath(entry or ".")
         if absolute == here or absolute in paths or not os.path.isdir(absolute):
             continue
@@ -258,8 +264,8 @@ def site_paths() -> List[str]:
     return paths
 
 
-def collect(variable_names: List[str]) -> Dict[str, Any]:
-    distributions, warnings = scan_distributions(site_paths())
+def collect(variable_names: List[str], in_process: bool = False) -> Dict[str, Any]:
+    distributions, warnings = scan_distributions(site_paths(skip_script_dir=in_process))
     return {
         "probe_version": PROBE_VERSION,
         "prefix": sys.prefix,

@@ -123,7 +123,7 @@ def probe(target: Target, variable_names: list[str]) -> dict[str, Any]:
     from envlock import _probe
 
     if target.in_process:
-        return _probe.collect(variable_names)
+        return _probe.collect(variable_names, in_process=True)
     assert target.python is not None
     return _run_probe(target.python, Path(_probe.__file__), variable_names)
 
