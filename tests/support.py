@@ -14,8 +14,10 @@ import yaml
 def envlock(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m envlock ARGS`` in a child process; never raises on exit status."""
-    return subprocess.run(
+    """Run ``python -m envlock ARGS`` in a child process; never raises on exit status.
+
+    Every lockfile a successful ``capture`` writes is checked against the JSON Schema."""
+    done = subprocess.run(
         [sys.executable, "-m", "envlock", *args],
         cwd=cwd,
         env=dict(os.environ) if env is None else env,
@@ -23,6 +25,18 @@ def envlock(
         text=True,
         timeout=120,
     )
+    if args and args[0] == "capture" and done.returncode == 0:
+        validate(_written_lockfile(args[1:], cwd or Path.cwd()))
+    return done
+
+
+def _written_lockfile(args: tuple[str, ...], cwd: Path) -> Path:
+    with_value = {"--python", "--prefix", "--name", "--format"}
+    positional = [a for i, a in enumerate(args) if not a.startswith("-")
+                  and (i == 0 or args[i - 1] not in with_value)]  # fmt: skip
+    if positional:
+        return cwd / positional[0]
+    return cwd / ("envlock.toml" if "toml" in args else "envlock.yaml")
 
 
 def read_yaml(path: Path) -> Any:
