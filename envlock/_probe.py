@@ -274,6 +274,9 @@ def collect(variable_names: List[str], in_process: bool = False) -> Dict[str, An
         "python": python_facts(),
         "platform": platform_facts(),
         "variables": variable_facts(variable_names),
+        "conda_overrides": dict(
+            (k, v) for k, v in os.environ.items() if k.startswith("CONDA_OVERRIDE_")
+        ),
         "distributions": distributions,
         "warnings": warnings,
     }

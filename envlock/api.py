@@ -10,8 +10,9 @@ from pathlib import Path
 from envlock import lockfile as _lockfile
 from envlock import snapshot, static
 from envlock import target as _target
-from envlock.compare import ERROR, Finding, compare
+from envlock.compare import compare
 from envlock.errors import UsageError
+from envlock.findings import ERROR, Finding
 from envlock.model import Environment, Lockfile
 from envlock.variables import VARIABLES
 
@@ -43,7 +44,12 @@ def capture(
     else:
         payload = _target.probe(target, sorted(VARIABLES))
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    return snapshot.from_payload(payload, base.absolute(), target.method)
+    conda_side = None
+    if payload.get("prefix") and (Path(payload["prefix"]) / "conda-meta").is_dir():
+        from envlock import conda
+
+        conda_side = conda.read_prefix(Path(payload["prefix"]))
+    return snapshot.from_payload(payload, base.absolute(), target.method, conda_side)
 
 
 def default_name(env: Environment) -> str:

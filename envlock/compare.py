@@ -7,49 +7,12 @@ never reported: envlock only reports what it measured.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from envlock import variables as variable_table
+from envlock._probe import canonical_name
+from envlock.compare_conda import conda_findings
+from envlock.findings import CATEGORIES, ERROR, INFO, RECAPTURE, WARNING, Finding
 from envlock.model import Environment, Package, Platform, Python, Source
-
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
-SEVERITIES = (ERROR, WARNING, INFO)
-
-# Display order of categories: what changes numbers first.
-CATEGORIES = (
-    "python",
-    "platform",
-    "missing",
-    "version",
-    "source",
-    "extra",
-    "installer",
-    "variables",
-)
-
-RECAPTURE = "re-run `envlock capture` if this change is intended"
-
-
-@dataclass(frozen=True)
-class Finding:
-    category: str
-    subject: str
-    expected: str | None  # None: absent on that side
-    actual: str | None
-    severity: str
-    hint: str
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {
-            "category": self.category,
-            "subject": self.subject,
-            "expected": self.expected,
-            "actual": self.actual,
-            "severity": self.severity,
-            "hint": self.hint,
-        }
 
 
 def compare(expected: Environment, actual: Environment) -> list[Finding]:
@@ -58,8 +21,14 @@ def compare(expected: Environment, actual: Environment) -> list[Finding]:
         *_python(expected.python, actual.python),
         *_platform(expected.platform, actual.platform),
         *_packages(expected, actual),
+        *conda_findings(expected, actual),
         *_variables(expected, actual),
     ]
+    moved = {canonical_name(f.subject) for f in findings if f.category == "moved"}
+    if moved:  # a package that moved between conda and pip is one finding, not three
+        findings = [
+            f for f in findings if not (f.category in ("missing", "extra") and f.subject in moved)
+        ]
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return sorted(
         findings, key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or "")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from envlock.condamodel import CondaSection
 from envlock.errors import LockfileError
+from envlock.reader import Reader, compact
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -22,62 +24,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 SOURCE_KINDS = ("index", "vcs", "directory", "archive")
-
-
-def _type_name(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer"}.get(
-        type(value), type(value).__name__
-    )
-
-
-class _Reader:
-    """Typed access to one mapping of an untrusted document, naming dotted paths in errors."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, dict):
-            raise LockfileError(
-                f"{path or 'top level'}: expected a mapping, got {_type_name(data)}"
-            )
-        self.data: dict[str, Any] = data
-        self.path = path
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, kind: type[T], default: T | None = None) -> T | None:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)  # YAML reads ``version: 1.10`` as a number
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise LockfileError(
-                f"{self.where(key)}: expected {_type_name(kind())}, got {_type_name(value)}"
-            )
-        return value
-
-    def require(self, key: str, kind: type[T]) -> T:
-        value = self.get(key, kind)
-        if value is None:
-            raise LockfileError(f"{self.where(key)}: required")
-        return value
-
-    def child(self, key: str) -> _Reader | None:
-        value = self.data.get(key)
-        return None if value is None else _Reader(value, self.where(key))
-
-    def strings(self, key: str) -> tuple[str, ...] | None:
-        value = self.get(key, list)
-        if value is None:
-            return None
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                raise LockfileError(f"{self.where(key)}[{i}]: expected string")
-        return tuple(value)
-
-
-def _compact(pairs: Mapping[str, object]) -> dict[str, Any]:
-    return {k: v for k, v in pairs.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -118,7 +64,7 @@ class Source:
 
     def fields(self) -> dict[str, Any]:
         """The flat keys a package entry carries for this source."""
-        return _compact(
+        return compact(
             {
                 "source": self.kind,
                 "url": self.url,
@@ -133,7 +79,7 @@ class Source:
         )
 
     @classmethod
-    def from_reader(cls, r: _Reader) -> Source | None:
+    def from_reader(cls, r: Reader) -> Source | None:
         kind = r.get("source", str)
         if kind is None:
             return None
@@ -161,7 +107,7 @@ class Package:
     source: Source | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = _compact(
+        data = compact(
             {"version": self.version, "installer": self.installer, "requested": self.requested}
         )
         if self.source is not None:
@@ -170,7 +116,7 @@ class Package:
 
     @classmethod
     def from_dict(cls, name: str, data: object, path: str) -> Package:
-        r = _Reader(data, path)
+        r = Reader(data, path)
         return cls(
             name=name,
             version=r.require("version", str),
@@ -190,7 +136,7 @@ class Python:
     method: str = "probe"
 
     def to_dict(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "implementation": self.implementation,
                 "version": self.version,
@@ -202,7 +148,7 @@ class Python:
         )
 
     @classmethod
-    def from_reader(cls, r: _Reader) -> Python:
+    def from_reader(cls, r: Reader) -> Python:
         return cls(
             implementation=r.get("implementation", str),
             version=r.get("version", str),
@@ -242,7 +188,7 @@ class Platform:
         return f"{os_part}-{arch}" if os_part and arch else None
 
     def to_dict(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "os": self.os,
                 "distro": self.distro,
@@ -258,7 +204,7 @@ class Platform:
         )
 
     @classmethod
-    def from_reader(cls, r: _Reader) -> Platform:
+    def from_reader(cls, r: Reader) -> Platform:
         r.get("subdir", str)  # derived; checked for type only
         return cls(
             os=r.get("os", str),
@@ -294,7 +240,7 @@ class Variables:
         return {"set": dict(sorted(self.set.items())), "unset": sorted(self.unset)}
 
     @classmethod
-    def from_reader(cls, r: _Reader) -> Variables:
+    def from_reader(cls, r: Reader) -> Variables:
         values = r.child("set")
         set_: dict[str, str] = {}
         if values is not None:
@@ -314,8 +260,8 @@ class Environment:
     kind: str | None = None  # venv, conda, system
     method: str = "probe"  # probe: ran inside the interpreter; static: read files only
     captured_at: str | None = None
-    # Reserved for the conda, BLAS and CUDA captures: kept as read, round-tripped.
-    conda: Mapping[str, Any] | None = None
+    conda: CondaSection | None = None
+    # Reserved for the BLAS and CUDA captures: kept as read, round-tripped.
     blas: Mapping[str, Any] | None = None
     cuda: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -328,7 +274,7 @@ class Environment:
         return {p.name: p for p in self.packages}
 
     def to_dict(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "captured_at": self.captured_at,
                 "kind": self.kind,
@@ -336,7 +282,7 @@ class Environment:
                 "python": self.python.to_dict(),
                 "platform": self.platform.to_dict(),
                 "variables": self.variables.to_dict() if self.variables is not None else None,
-                "conda": self.conda,
+                "conda": self.conda.to_dict() if self.conda is not None else None,
                 "blas": self.blas,
                 "cuda": self.cuda,
                 "packages": {p.name: p.to_dict() for p in self.packages},
@@ -345,7 +291,7 @@ class Environment:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> Environment:
-        r = _Reader(data, path)
+        r = Reader(data, path)
         packages_r = r.child("packages")
         packages = []
         if packages_r is not None:
@@ -356,6 +302,7 @@ class Environment:
         python_r = r.child("python")
         platform_r = r.child("platform")
         variables_r = r.child("variables")
+        conda_r = r.child("conda")
         return cls(
             captured_at=r.get("captured_at", str),
             kind=r.get("kind", str),
@@ -363,7 +310,7 @@ class Environment:
             python=Python.from_reader(python_r) if python_r else Python(method="unknown"),
             platform=Platform.from_reader(platform_r) if platform_r else Platform(method="unknown"),
             variables=Variables.from_reader(variables_r) if variables_r else None,
-            conda=r.get("conda", dict),
+            conda=CondaSection.from_dict(conda_r.data, conda_r.path) if conda_r else None,
             blas=r.get("blas", dict),
             cuda=r.get("cuda", dict),
             packages=tuple(packages),
@@ -387,7 +334,7 @@ class Lockfile:
 
     @classmethod
     def from_dict(cls, data: object) -> Lockfile:
-        r = _Reader(data, "")
+        r = Reader(data, "")
         version = r.get("version", int)
         if version is None:
             raise LockfileError("no 'version' key: not an envlock lockfile")

@@ -18,6 +18,8 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Any
 
+    from envlock.conda import CondaPrefix
+
 # Installers that follow PEP 610: no direct_url.json means "from an index".
 _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch", "rye"})
 
@@ -160,15 +162,36 @@ def environment_kind(prefix: str | None) -> str | None:
     return "system"
 
 
-def from_payload(payload: dict[str, Any], base_dir: Path, method: str) -> Environment:
-    warnings = [redact_text(w) for w in payload.get("warnings", [])]
-    packages = [package_from_dist(d, base_dir, warnings) for d in payload["distributions"]]
+def from_payload(
+    payload: dict[str, Any],
+    base_dir: Path,
+    method: str,
+    conda: CondaPrefix | None = None,
+) -> Environment:
+    """The environment a probe payload (or static read) describes; ``conda`` is the prefix's
+    conda side, read from its files, when it has one."""
+    warnings = list(payload.get("warnings", []))
+    distributions = payload["distributions"]
+    python, platform = _python(payload.get("python")), _platform(payload.get("platform"))
+    conda_section = None
+    if conda is not None:
+        from envlock import condaenv
+
+        warnings.extend(conda.warnings)
+        distributions, hazards = condaenv.split(payload["prefix"], distributions, conda)
+        if python.method in ("layout", "unknown"):
+            python = condaenv.static_python(conda) or python
+        if platform.method == "unknown":
+            platform = condaenv.static_platform(conda) or platform
+        conda_section = condaenv.section(conda, hazards, platform, payload.get("conda_overrides"))
+    packages = [package_from_dist(d, base_dir, warnings) for d in distributions]
     return Environment(
         kind=environment_kind(payload.get("prefix")),
         method=method,
-        python=_python(payload.get("python")),
-        platform=_platform(payload.get("platform")),
+        python=python,
+        platform=platform,
         variables=_variables(payload.get("variables")),
-        packages=tuple(sorted(packages, key=lambda p: p.name)),
+        packages=tuple(packages),
+        conda=conda_section,
         warnings=tuple(redact_text(w) for w in warnings),
     )

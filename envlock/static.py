@@ -71,7 +71,7 @@ def _python_facts(prefix: Path, sites: list[Path]) -> dict[str, Any]:
 def read(prefix: Path) -> dict[str, Any]:
     """A payload of the same shape as the probe's, from files under ``prefix``."""
     sites = site_packages(prefix)
-    if not sites:
+    if not sites and not (prefix / "conda-meta").is_dir():
         raise TargetError(
             f"{display_path(prefix)} is not a Python environment: no site-packages in it"
         )

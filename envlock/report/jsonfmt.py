@@ -19,5 +19,7 @@ def render(result: Result, lockfile: str) -> str:
         "exit_code": result.exit_code,
         "counts": result.counts(),
         "findings": [f.to_dict() for f in result.findings],
+        "complete": not result.live.warnings,
+        "warnings": list(result.live.warnings),
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"

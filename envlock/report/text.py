@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from envlock.api import Result
-from envlock.compare import CATEGORIES, Finding
+from envlock.findings import CATEGORIES, Finding
 
 _TITLES = {
     "python": "Python",
     "platform": "Platform",
+    "hazard": "Hazards: pip mixed into conda",
+    "moved": "Moved between conda and pip",
     "missing": "Missing packages",
     "version": "Version changes",
+    "build": "Build changes",
+    "channel": "Channel changes",
+    "subdir": "Subdir changes",
+    "hash": "Hash changes",
     "source": "Source changes",
+    "channels": "Channel configuration",
     "extra": "Extra packages",
     "installer": "Installer changes",
     "variables": "Variables",
@@ -40,16 +47,24 @@ def _line(f: Finding, colour: bool) -> list[str]:
 def render(result: Result, lockfile: str, colour: bool = False) -> str:
     counts = result.counts()
     lines = []
-    head = f"{lockfile} [{result.environment}]: {len(result.live.packages)} packages checked"
+    head = f"{lockfile} [{result.environment}]: {_checked(result)} checked"
+    problems = len(result.live.warnings)
+    incomplete = (
+        f"note: the environment could not be fully read ({problems} problem"
+        f"{'s' if problems != 1 else ''}, named in the warnings); what could not be read "
+        "was not compared\n"
+        if problems
+        else ""
+    )
     if not result.findings:
-        return f"{head}: {_paint('matches', 'ok', colour)}\n"
+        return f"{head}: {_paint('matches', 'ok', colour)}\n{incomplete}"
     lines.append(head)
     for category in CATEGORIES:
         group = [f for f in result.findings if f.category == category]
         if not group:
             continue
         lines.append("")
-        lines.append(_paint(f"{_TITLES[category]} ({len(group)})", "bold", colour))
+        lines.append(_paint(f"{_TITLES.get(category, category)} ({len(group)})", "bold", colour))
         order = {"error": 0, "warning": 1, "info": 2}
         for f in sorted(group, key=lambda f: (order.get(f.severity, 3), f.subject)):
             lines.extend(_line(f, colour))
@@ -57,4 +72,13 @@ def render(result: Result, lockfile: str, colour: bool = False) -> str:
     summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
     verdict = "drift" if not result.ok else "matches, with warnings"
     lines.append(_paint(f"{verdict}: {summary}", "error" if not result.ok else "warning", colour))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + incomplete
+
+
+def _checked(result: Result) -> str:
+    counts = f"{len(result.live.packages)} packages"
+    if result.live.conda is not None:
+        counts = (
+            f"{len(result.live.conda.packages)} conda and {len(result.live.packages)} pip packages"
+        )
+    return counts

@@ -1,0 +1,52 @@
+"""Findings: one difference between a lockfile and a live environment, with its severity and
+the command that fixes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+# Display order of categories: what changes numbers first.
+CATEGORIES = (
+    "python",
+    "platform",
+    "hazard",
+    "moved",
+    "missing",
+    "version",
+    "build",
+    "channel",
+    "subdir",
+    "hash",
+    "source",
+    "channels",
+    "extra",
+    "installer",
+    "variables",
+)
+
+RECAPTURE = "re-run `envlock capture` if this change is intended"
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    subject: str
+    expected: str | None  # None: absent on that side
+    actual: str | None
+    severity: str
+    hint: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "category": self.category,
+            "subject": self.subject,
+            "expected": self.expected,
+            "actual": self.actual,
+            "severity": self.severity,
+            "hint": self.hint,
+        }

@@ -1,0 +1,71 @@
+"""Typed access to untrusted documents (lockfiles from pull requests): every value is
+type-checked, and a bad one is reported by its dotted path
+(``environments.linux-64.packages.numpy.version``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from envlock.errors import LockfileError
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
+
+def _type_name(value: object) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class Reader:
+    """Typed access to one mapping of an untrusted document, naming dotted paths in errors."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise LockfileError(
+                f"{path or 'top level'}: expected a mapping, got {_type_name(data)}"
+            )
+        self.data: dict[str, Any] = data
+        self.path = path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, kind: type[T], default: T | None = None) -> T | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # YAML reads ``version: 1.10`` as a number
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise LockfileError(
+                f"{self.where(key)}: expected {_type_name(kind())}, got {_type_name(value)}"
+            )
+        return value
+
+    def require(self, key: str, kind: type[T]) -> T:
+        value = self.get(key, kind)
+        if value is None:
+            raise LockfileError(f"{self.where(key)}: required")
+        return value
+
+    def child(self, key: str) -> Reader | None:
+        value = self.data.get(key)
+        return None if value is None else Reader(value, self.where(key))
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        value = self.get(key, list)
+        if value is None:
+            return None
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise LockfileError(f"{self.where(key)}[{i}]: expected string")
+        return tuple(value)
+
+
+def compact(pairs: Mapping[str, object]) -> dict[str, Any]:
+    return {k: v for k, v in pairs.items() if v is not None}
