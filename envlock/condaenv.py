@@ -17,6 +17,7 @@ from envlock._probe import canonical_name
 from envlock.conda import CondaPrefix, CondaRecord
 from envlock.condamodel import CondaPackage, CondaSection, Hazard
 from envlock.model import Platform, Python
+from envlock.redact import home_to_tilde
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -49,44 +50,47 @@ def _relative(path: str, prefix: str) -> str:
 def split(
     prefix: str, distributions: list[dict[str, Any]], conda: CondaPrefix
 ) -> tuple[list[dict[str, Any]], list[Hazard]]:
-    """The pip distributions (those no conda record owns), and the hazards found."""
-    owners: dict[str, CondaRecord] = {}
+    """The pip distributions (those no conda record owns), and the hazards found.
+
+    A record owns a dist-info by its path; failing that, by its folder name, because some
+    conda versions wrote noarch paths with a truncated Python version
+    (``lib/python3.1/site-packages`` for 3.10).
+    """
+    by_path: dict[str, CondaRecord] = {}
+    by_folder: dict[str, CondaRecord] = {}
     for record in conda.records:
         for rel in record.python_dists:
-            owners[rel.lower()] = record
-    hazards: list[Hazard] = []
+            by_path[rel.lower()] = record
+            by_folder.setdefault(rel.rsplit("/", 1)[-1].lower(), record)
+    on_disk = {os.path.basename(d["path"]).lower() for d in distributions}
     by_name = {canonical_name(r.name): r for r in conda.records}
+    hazards: list[Hazard] = []
     pip: list[dict[str, Any]] = []
     for dist in distributions:
-        owner = owners.get(_relative(dist["path"], prefix).lower())
-        if owner is None:
-            pip.append(dist)
-            same = by_name.get(canonical_name(dist["name"]))
-            if same is not None and same.version != dist["version"]:
-                hazards.append(
-                    Hazard(
-                        "pip-over-conda",
-                        canonical_name(dist["name"]),
-                        f"{dist.get('installer') or 'pip'} installed {dist['version']} over "
-                        f"conda's {same.name} {same.version}",
-                    )
-                )
-        elif dist.get("installer") not in (None, "conda") and owner.version == dist["version"]:
+        rel = _relative(dist["path"], prefix).lower()
+        owner = by_path.get(rel) or by_folder.get(rel.rsplit("/", 1)[-1])
+        if owner is not None:
+            continue
+        pip.append(dist)
+        same = by_name.get(canonical_name(dist["name"]))
+        if same is not None and same.version != dist["version"]:
             hazards.append(
                 Hazard(
                     "pip-over-conda",
                     canonical_name(dist["name"]),
-                    f"{dist['installer']} reinstalled {dist['version']} over conda's copy",
+                    f"{dist.get('installer') or 'pip'} installed {dist['version']} over "
+                    f"conda's {same.name} {same.version}",
                 )
             )
     for record in conda.records:
         for rel in record.python_dists:
-            if not (Path(prefix) / rel).exists():
+            folder = rel.rsplit("/", 1)[-1]
+            if folder.lower() not in on_disk and not (Path(prefix) / rel).exists():
                 hazards.append(
                     Hazard(
                         "missing-dist-info",
                         record.name,
-                        f"conda's {record.name} {record.version} lists {rel.rsplit('/', 1)[-1]}, "
+                        f"conda's {record.name} {record.version} lists {folder}, "
                         "which is not on disk (removed or replaced by pip?)",
                     )
                 )
@@ -139,8 +143,8 @@ def section(
                 version=r.version,
                 build=r.build,
                 build_number=r.build_number,
-                channel=r.channel,
-                channel_url=r.channel_url,
+                channel=home_to_tilde(r.channel) if r.channel else None,
+                channel_url=home_to_tilde(r.channel_url) if r.channel_url else None,
                 subdir=r.subdir,
                 md5=r.md5,
                 sha256=r.sha256,
@@ -149,7 +153,7 @@ def section(
             )
             for r in conda.records
         ),
-        channels=conda.channels,
+        channels=tuple(home_to_tilde(c) for c in conda.channels),
         channel_priority=conda.channel_priority,
         manager=conda.manager,
         virtual_packages=virtual_packages(platform),

@@ -179,7 +179,7 @@ def from_payload(
 
         warnings.extend(conda.warnings)
         distributions, hazards = condaenv.split(payload["prefix"], distributions, conda)
-        if python.method in ("layout", "unknown"):
+        if python.method in ("pyvenv.cfg", "layout", "unknown"):
             python = condaenv.static_python(conda) or python
         if platform.method == "unknown":
             platform = condaenv.static_platform(conda) or platform
