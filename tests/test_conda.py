@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from condafactory import conda_dist_info, make_conda_prefix, write_history, write_record
-from factory import build_wheel, pip_install
+from factory import build_wheel, pip_install, pip_uninstall
 from support import envlock, validate
 
 import envlock as api
@@ -309,3 +309,31 @@ def test_corpus_windows_prefix(corpus: Path) -> None:
     assert env.platform.os == "windows" and env.platform.subdir == "win-64"
     assert env.python.version == "3.7.0"
     assert env.conda is not None and env.conda.package_map()["certifi"].channel == "pkgs/main"
+
+
+def test_package_moved_from_pip_to_conda(tmp_path: Path, wheelhouse: Path, home: Path) -> None:
+    prefix = tmp_path / "env"
+    python = make_env(prefix, wheelhouse)
+    lock = tmp_path / "envlock.yaml"
+    capture(prefix, lock, home)  # gamma is pip's
+    pip_uninstall(python, "gamma")
+    gamma = conda_dist_info(prefix, PYVER, "gamma", "1.0")  # conda install gamma
+    write_record(prefix, "gamma", "1.0", "py_0", files=[f"{gamma}/METADATA"])
+    code, report = verify_json(prefix, lock, home)
+    assert code == 1
+    assert brief(report) == {("moved", "gamma", "pip 1.0", "conda 1.0", "error")}
+
+
+def test_conda_overrides_are_recorded_as_overrides(
+    tmp_path: Path, wheelhouse: Path, home: Path
+) -> None:
+    prefix = tmp_path / "env"
+    python = make_env(prefix, wheelhouse)
+    lock = tmp_path / "envlock.yaml"
+    env = _env(home, CONDA_OVERRIDE_CUDA="12.4", CONDA_OVERRIDE_GLIBC="2.17")
+    done = envlock("capture", "--python", str(python), str(lock), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    conda = next(iter(validate(lock)["environments"].values()))["conda"]
+    assert conda["overrides"] == {"__cuda": "12.4", "__glibc": "2.17"}
+    assert "__cuda" not in conda["virtual_packages"]  # an override is not a detection
+    assert conda["virtual_packages"]["__glibc"] != "2.17"
