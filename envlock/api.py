@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,8 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Union
 
+    from envlock.conda import CondaPrefix
+
     PathLike = Union[str, os.PathLike[str]]
 
 DEFAULT_LOCKFILE = "envlock.yaml"
@@ -31,10 +34,13 @@ def capture(
     prefix: str | None = None,
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
+    runtime: bool = True,
 ) -> Environment:
     """Snapshot an environment: the active one by default (see :func:`envlock.target.resolve`).
 
     ``base_dir`` is the directory local paths are recorded relative to (the lockfile's).
+    ``runtime=False`` skips the child processes that import numpy and ask the CUDA
+    libraries: the BLAS section then holds static hints only, and CUDA is not recorded.
     """
     if target is None:
         target = _target.resolve(python=python, prefix=prefix)
@@ -49,7 +55,35 @@ def capture(
         from envlock import conda
 
         conda_side = conda.read_prefix(Path(payload["prefix"]))
-    return snapshot.from_payload(payload, base.absolute(), target.method, conda_side)
+    env = snapshot.from_payload(payload, base.absolute(), target.method, conda_side)
+    return _with_native(env, target, payload.get("prefix"), conda_side, runtime)
+
+
+def _with_native(
+    env: Environment,
+    target: _target.Target,
+    prefix: str | None,
+    conda_side: CondaPrefix | None,
+    runtime: bool,
+) -> Environment:
+    from envlock import blas_static, nativesnap
+    from envlock import runtime as _runtime
+
+    records = [(r.name, r.version, r.build) for r in conda_side.records] if conda_side else None
+    hints = blas_static.static_hints(Path(prefix), records) if prefix else []
+    if target.method == "static" or not runtime:
+        why = "files only: nothing was run" if target.method == "static" else "numpy not imported"
+        return replace(env, blas=nativesnap.blas_section(None, hints, [why]))
+    python = target.python or Path(sys.executable)
+    blas, cuda, notes = _runtime.probe(python, prefix or sys.prefix)
+    return replace(
+        env,
+        blas=nativesnap.blas_section(blas, hints, notes)
+        if blas is not None
+        else nativesnap.blas_section(None, hints, notes),
+        cuda=nativesnap.cuda_section(cuda) if cuda is not None else None,
+        warnings=(*env.warnings, *notes),
+    )
 
 
 def default_name(env: Environment) -> str:
@@ -90,6 +124,14 @@ def load(path: PathLike, fmt: str | None = None) -> Lockfile:
 def dump(lock: Lockfile, path: PathLike, fmt: str | None = None) -> None:
     """Write a lockfile atomically (YAML, or TOML for ``*.toml`` / ``fmt="toml"``)."""
     _lockfile.dump(lock, path, fmt)
+
+
+def needs_runtime(lock: Lockfile) -> bool:
+    """Whether any environment of ``lock`` has facts that only the runtime probes measure."""
+    return any(
+        (env.blas is not None and env.blas.method == "runtime") or env.cuda is not None
+        for env in lock.environments.values()
+    )
 
 
 def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
@@ -147,13 +189,20 @@ def verify(
     live: Environment | None = None,
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
+    runtime: bool | None = None,
 ) -> Result:
-    """Compare a live environment (the active one by default) with a lockfile."""
+    """Compare a live environment (the active one by default) with a lockfile.
+
+    ``runtime=None`` runs the runtime probes only when the lockfile has runtime facts."""
     if not isinstance(lock, Lockfile):
         base_dir = Path(lock).parent if base_dir is None else base_dir
         lock = load(lock)
     if live is None:
-        live = capture(python=python, prefix=prefix, base_dir=base_dir, target=target)
+        if runtime is None:
+            runtime = needs_runtime(lock)
+        live = capture(
+            python=python, prefix=prefix, base_dir=base_dir, target=target, runtime=runtime
+        )
     name = select(lock, live, env)
     expected = lock.environments[name]
     return Result(name, tuple(compare(expected, live)), live, expected)

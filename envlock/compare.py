@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from envlock import variables as variable_table
 from envlock._probe import canonical_name
 from envlock.compare_conda import conda_findings
+from envlock.compare_native import native_findings
 from envlock.findings import CATEGORIES, ERROR, INFO, RECAPTURE, WARNING, Finding
 from envlock.model import Environment, Package, Platform, Python, Source
 
@@ -22,6 +23,7 @@ def compare(expected: Environment, actual: Environment) -> list[Finding]:
         *_platform(expected.platform, actual.platform),
         *_packages(expected, actual),
         *conda_findings(expected, actual),
+        *native_findings(expected, actual),
         *_variables(expected, actual),
     ]
     moved = {canonical_name(f.subject) for f in findings if f.category == "moved"}

@@ -33,9 +33,13 @@ def conda_findings(expected: Environment, actual: Environment) -> Iterator[Findi
             if pip_name in act_pip and pip_name not in exp_pip:
                 live = actual.package_map()[pip_name]
                 yield Finding(
-                    "moved", name, f"conda {e.version}", f"pip {live.version}", ERROR,
+                    "moved",
+                    name,
+                    f"conda {e.version}",
+                    f"pip {live.version}",
+                    ERROR,
                     f"pip uninstall {pip_name} && {conda_install_hint(e)}",
-                )  # fmt: skip
+                )
             else:
                 yield Finding("missing", subject, e.version, None, ERROR, conda_install_hint(e))
         elif e is None and a is not None:
@@ -43,9 +47,13 @@ def conda_findings(expected: Environment, actual: Environment) -> Iterator[Findi
             if pip_name in exp_pip and pip_name not in act_pip:
                 locked = expected.package_map()[pip_name]
                 yield Finding(
-                    "moved", name, f"pip {locked.version}", f"conda {a.version}", ERROR,
+                    "moved",
+                    name,
+                    f"pip {locked.version}",
+                    f"conda {a.version}",
+                    ERROR,
                     f"conda remove --force {name} && pip install '{pip_name}=={locked.version}'",
-                )  # fmt: skip
+                )
             else:
                 hint = f"conda remove {name}, or {RECAPTURE}"
                 yield Finding("extra", subject, None, a.version, WARNING, hint)
@@ -73,26 +81,38 @@ def _package(e: CondaPackage, a: CondaPackage) -> Iterator[Finding]:
         if e_hash and a_hash:
             if e_hash != a_hash:
                 yield Finding(
-                    "hash", subject, f"{algo}:{e_hash}", f"{algo}:{a_hash}", ERROR,
+                    "hash",
+                    subject,
+                    f"{algo}:{e_hash}",
+                    f"{algo}:{a_hash}",
+                    ERROR,
                     "the same name, version and build from another artifact (a rebuilt or "
                     f"re-uploaded package): {conda_install_hint(e)} --force-reinstall",
-                )  # fmt: skip
+                )
             break  # the strongest hash both sides have decides
 
 
 def _channels(exp: CondaSection, act: CondaSection) -> Iterator[Finding]:
     if exp.channels and act.channels and exp.channels != act.channels:
         yield Finding(
-            "channels", "channels", ", ".join(exp.channels), ", ".join(act.channels), WARNING,
+            "channels",
+            "channels",
+            ", ".join(exp.channels),
+            ", ".join(act.channels),
+            WARNING,
             "set the same channel list in .condarc (conda config --show-sources shows where "
             f"it comes from), or {RECAPTURE}",
-        )  # fmt: skip
+        )
     e_prio, a_prio = exp.channel_priority, act.channel_priority
     if e_prio and a_prio and e_prio != a_prio:
         yield Finding(
-            "channels", "channel_priority", e_prio, a_prio, WARNING,
+            "channels",
+            "channel_priority",
+            e_prio,
+            a_prio,
+            WARNING,
             f"conda config --set channel_priority {e_prio}, or {RECAPTURE}",
-        )  # fmt: skip
+        )
 
 
 def _hazards(exp: CondaSection, act: CondaSection) -> Iterator[Finding]:

@@ -14,6 +14,8 @@ SEVERITIES = (ERROR, WARNING, INFO)
 CATEGORIES = (
     "python",
     "platform",
+    "blas",
+    "cuda",
     "hazard",
     "moved",
     "missing",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from envlock.condamodel import CondaSection
 from envlock.errors import LockfileError
+from envlock.nativemodel import BlasSection, CudaSection
 from envlock.reader import Reader, compact
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -261,9 +262,8 @@ class Environment:
     method: str = "probe"  # probe: ran inside the interpreter; static: read files only
     captured_at: str | None = None
     conda: CondaSection | None = None
-    # Reserved for the BLAS and CUDA captures: kept as read, round-tripped.
-    blas: Mapping[str, Any] | None = None
-    cuda: Mapping[str, Any] | None = None
+    blas: BlasSection | None = None  # None: not captured
+    cuda: CudaSection | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -283,8 +283,8 @@ class Environment:
                 "platform": self.platform.to_dict(),
                 "variables": self.variables.to_dict() if self.variables is not None else None,
                 "conda": self.conda.to_dict() if self.conda is not None else None,
-                "blas": self.blas,
-                "cuda": self.cuda,
+                "blas": self.blas.to_dict() if self.blas is not None else None,
+                "cuda": self.cuda.to_dict() if self.cuda is not None else None,
                 "packages": {p.name: p.to_dict() for p in self.packages},
             }
         )
@@ -303,6 +303,7 @@ class Environment:
         platform_r = r.child("platform")
         variables_r = r.child("variables")
         conda_r = r.child("conda")
+        blas_r, cuda_r = r.child("blas"), r.child("cuda")
         return cls(
             captured_at=r.get("captured_at", str),
             kind=r.get("kind", str),
@@ -311,8 +312,8 @@ class Environment:
             platform=Platform.from_reader(platform_r) if platform_r else Platform(method="unknown"),
             variables=Variables.from_reader(variables_r) if variables_r else None,
             conda=CondaSection.from_dict(conda_r.data, conda_r.path) if conda_r else None,
-            blas=r.get("blas", dict),
-            cuda=r.get("cuda", dict),
+            blas=BlasSection.from_dict(blas_r.data, blas_r.path) if blas_r else None,
+            cuda=CudaSection.from_dict(cuda_r.data, cuda_r.path) if cuda_r else None,
             packages=tuple(packages),
         )
 

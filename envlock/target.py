@@ -132,7 +132,7 @@ def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[st
     import subprocess
     import tempfile
 
-    marker = "@@envlock-" + os.urandom(8).hex() + "@@"
+    marker = new_marker()
     with tempfile.TemporaryDirectory(prefix="envlock-probe-") as tmp:
         if not script.is_file():  # envlock imported from a zip: give the child a real file
             from envlock import _probe
@@ -155,12 +155,23 @@ def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[st
             ) from None
         except OSError as e:
             raise TargetError(f"{display_path(python)}: cannot run: {e.strerror}") from None
-    out = done.stdout.decode("utf-8", "replace")
+    return fenced_payload(python, done.returncode, done.stdout, done.stderr, marker)
+
+
+def new_marker() -> str:
+    return "@@envlock-" + os.urandom(8).hex() + "@@"
+
+
+def fenced_payload(
+    python: Path, returncode: int, stdout: bytes, stderr: bytes, marker: str
+) -> dict[str, Any]:
+    """The JSON mapping a probe printed between two markers; :class:`TargetError` if none."""
+    out = stdout.decode("utf-8", "replace")
     start = out.find(marker)
     end = out.find(marker, start + len(marker)) if start >= 0 else -1
-    if done.returncode != 0 or end < 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = err[-1] if err else f"exit status {done.returncode}"
+    if returncode != 0 or end < 0:
+        err = stderr.decode("utf-8", "replace").strip().splitlines()
+        last = err[-1] if err else f"exit status {returncode}"
         raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")
     try:
         payload = json.loads(out[start + len(marker) : end])

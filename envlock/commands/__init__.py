@@ -18,6 +18,11 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="read this environment's files without running anything in it",
     )
+    p.add_argument(
+        "--no-runtime",
+        action="store_true",
+        help="do not import numpy or load CUDA libraries (BLAS: static hints only; no CUDA)",
+    )
 
 
 def lockfile_path(given: str | None, fmt: str | None = None) -> Path:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     existing = api.load(path, args.format) if path.exists() else Lockfile()
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
-    env = api.capture(target=where, base_dir=path.absolute().parent)
+    env = api.capture(target=where, base_dir=path.absolute().parent, runtime=not args.no_runtime)
     for message in env.warnings:
         warn(message)
     name = args.name or api.default_name(env)

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
-    live = api.capture(target=where, base_dir=path.absolute().parent)
+    runtime = not args.no_runtime and api.needs_runtime(lock)
+    live = api.capture(target=where, base_dir=path.absolute().parent, runtime=runtime)
     for message in live.warnings:
         warn(message)
     result = api.verify(lock, env=args.env, live=live)

@@ -8,6 +8,8 @@ from envlock.findings import CATEGORIES, Finding
 _TITLES = {
     "python": "Python",
     "platform": "Platform",
+    "blas": "BLAS / LAPACK / OpenMP",
+    "cuda": "CUDA and GPUs",
     "hazard": "Hazards: pip mixed into conda",
     "moved": "Moved between conda and pip",
     "missing": "Missing packages",

@@ -1,0 +1,129 @@
+"""Pure comparison of the native layer.
+
+BLAS: libraries are matched by API (blas, lapack, openmp). A different vendor is an error;
+a different version or kernel architecture is an error (it changes results); threading layer
+and thread count are warnings. Only runtime observations are compared with each other: a
+static read says nothing about what loads.
+
+CUDA: runtime and cuDNN changes are errors, driver and GPU model changes warnings, CUDA in the
+lockfile and absent live an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from envlock.findings import ERROR, RECAPTURE, WARNING, Finding
+from envlock.model import Environment
+from envlock.nativemodel import CUDA_COMPONENTS, BlasLibrary, BlasSection, CudaSection
+
+_BLAS_FIELDS = (
+    ("version", ERROR),
+    ("architecture", ERROR),
+    ("threading", WARNING),
+    ("num_threads", WARNING),
+)
+_CUDA_SEVERITY = {
+    "driver": WARNING,
+    "runtime": ERROR,
+    "cudnn": ERROR,
+    "nccl": ERROR,
+    "toolkit": WARNING,
+}
+
+
+def native_findings(expected: Environment, actual: Environment) -> Iterator[Finding]:
+    if expected.blas is not None and actual.blas is not None:
+        yield from _blas(expected.blas, actual.blas)
+    if expected.cuda is not None and actual.cuda is not None:
+        yield from _cuda(expected.cuda, actual.cuda)
+
+
+def _by_api(section: BlasSection) -> dict[str, list[BlasLibrary]]:
+    grouped: dict[str, list[BlasLibrary]] = {}
+    for lib in section.libraries:
+        grouped.setdefault(lib.api, []).append(lib)
+    return grouped
+
+
+def _vendors(libs: list[BlasLibrary]) -> str:
+    return ", ".join(sorted({lib.vendor for lib in libs})) or "(none)"
+
+
+def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
+    if exp.method != "runtime" or act.method != "runtime":
+        return
+    hint = (
+        "install the BLAS the lockfile records (conda: the libblas build string, e.g. "
+        f"'libblas=*=*openblas'; pip: the numpy wheel), or {RECAPTURE}"
+    )
+    exp_api, act_api = _by_api(exp), _by_api(act)
+    for api in sorted(exp_api.keys() | act_api.keys()):
+        e_libs, a_libs = exp_api.get(api, []), act_api.get(api, [])
+        if {lib.vendor for lib in e_libs} != {lib.vendor for lib in a_libs}:
+            yield Finding("blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, hint)
+            continue
+        a_by_vendor = {lib.vendor: lib for lib in a_libs}
+        for e in e_libs:
+            a = a_by_vendor[e.vendor]
+            for attr, severity in _BLAS_FIELDS:
+                e_value, a_value = getattr(e, attr), getattr(a, attr)
+                if e_value is None or a_value is None or e_value == a_value:
+                    continue
+                fix = hint
+                if attr == "num_threads":
+                    fix = f"set the thread count (OMP_NUM_THREADS={e_value}), or {RECAPTURE}"
+                elif attr == "architecture" and e.vendor == "openblas":
+                    fix = f"OPENBLAS_CORETYPE={e_value} selects that kernel, or {RECAPTURE}"
+                yield Finding(
+                    "blas", f"{api}.{e.vendor}.{attr}", str(e_value), str(a_value), severity, fix
+                )
+
+
+def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
+    for name in CUDA_COMPONENTS:
+        e, a = exp.component(name), act.component(name)
+        if e is None:
+            continue
+        if a is None:
+            severity = ERROR if name in ("runtime", "cudnn", "driver") else WARNING
+            yield Finding(
+                "cuda",
+                name,
+                e.version,
+                None,
+                severity,
+                f"the lockfile has CUDA {name} {e.version}; install it, or {RECAPTURE}",
+            )
+        elif e.version != a.version:
+            yield Finding(
+                "cuda",
+                name,
+                e.version,
+                a.version,
+                _CUDA_SEVERITY[name],
+                f"install CUDA {name} {e.version}, or {RECAPTURE}",
+            )
+    e_gpus = [g.name for g in exp.gpus]
+    a_gpus = [g.name for g in act.gpus]
+    if e_gpus and e_gpus != a_gpus:
+        yield Finding(
+            "cuda",
+            "gpus",
+            ", ".join(e_gpus),
+            ", ".join(a_gpus) or None,
+            WARNING,
+            "another GPU model can change results (TF32, kernels chosen by cuBLAS/cuDNN); "
+            f"run on the model the lockfile records, or {RECAPTURE}",
+        )
+    for fw in sorted(exp.frameworks.keys() & act.frameworks.keys()):
+        e_cuda, a_cuda = exp.frameworks[fw].get("cuda"), act.frameworks[fw].get("cuda")
+        if e_cuda and a_cuda and e_cuda != a_cuda:
+            yield Finding(
+                "cuda",
+                f"{fw}.cuda",
+                e_cuda,
+                a_cuda,
+                ERROR,
+                f"install the {fw} build for CUDA {e_cuda}, or {RECAPTURE}",
+            )

@@ -1,0 +1,242 @@
+"""The native layer of a lockfile environment: the BLAS / LAPACK / OpenMP libraries actually
+loaded (and the static hints that need no import), and CUDA: driver, runtime, toolkit, cuDNN,
+NCCL, GPUs, and what the frameworks were built against. Every value says how it was
+obtained; a section that is absent was not captured, and is never compared."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from envlock.reader import Reader, compact
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
+
+
+@dataclass(frozen=True)
+class BlasLibrary:
+    api: str  # blas, lapack, openmp
+    vendor: str
+    version: str | None = None
+    architecture: str | None = None  # OpenBLAS core, BLIS arch
+    threading: str | None = None
+    num_threads: int | None = None
+    file: str | None = None
+    loaded_by: str | None = None
+    detected_by: tuple[str, ...] = ()
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.api, self.vendor, self.file or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return compact(
+            {
+                "api": self.api,
+                "vendor": self.vendor,
+                "version": self.version,
+                "architecture": self.architecture,
+                "threading": self.threading,
+                "num_threads": self.num_threads,
+                "file": self.file,
+                "loaded_by": self.loaded_by,
+                "detected_by": list(self.detected_by) or None,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> BlasLibrary:
+        r = Reader(data, path)
+        return cls(
+            api=r.require("api", str),
+            vendor=r.require("vendor", str),
+            version=r.get("version", str),
+            architecture=r.get("architecture", str),
+            threading=r.get("threading", str),
+            num_threads=r.get("num_threads", int),
+            file=r.get("file", str),
+            loaded_by=r.get("loaded_by", str),
+            detected_by=r.strings("detected_by") or (),
+        )
+
+
+@dataclass(frozen=True)
+class BlasSection:
+    method: str  # runtime: numpy was imported in a child process; static: file hints only
+    libraries: tuple[BlasLibrary, ...] = ()
+    hints: tuple[Mapping[str, str], ...] = ()  # conda builds, wheel-bundled libraries, ...
+    imported: Mapping[str, str] = field(default_factory=dict)  # module -> version
+    build: Mapping[str, Any] | None = None  # numpy's build configuration: not what is loaded
+    cpu_features: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "libraries", tuple(sorted(self.libraries, key=BlasLibrary.key)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return compact(
+            {
+                "method": self.method,
+                "imported": dict(sorted(self.imported.items())) or None,
+                "libraries": [lib.to_dict() for lib in self.libraries],
+                "hints": [dict(sorted(h.items())) for h in self.hints] or None,
+                "build": self.build,
+                "cpu_features": self.cpu_features,
+                "notes": list(self.notes) or None,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> BlasSection:
+        r = Reader(data, path)
+        libraries = [
+            BlasLibrary.from_dict(item, f"{r.where('libraries')}[{i}]")
+            for i, item in enumerate(r.get("libraries", list) or [])
+        ]
+        hints = []
+        for i, item in enumerate(r.get("hints", list) or []):
+            h = Reader(item, f"{r.where('hints')}[{i}]")
+            hints.append({str(k): h.require(str(k), str) for k in h.data})
+        imported_r = r.child("imported")
+        imported = {}
+        if imported_r is not None:
+            imported = {str(k): imported_r.require(str(k), str) for k in imported_r.data}
+        return cls(
+            method=r.require("method", str),
+            libraries=tuple(libraries),
+            hints=tuple(hints),
+            imported=imported,
+            build=r.get("build", dict),
+            cpu_features=r.get("cpu_features", dict),
+            notes=r.strings("notes") or (),
+        )
+
+
+@dataclass(frozen=True)
+class CudaComponent:
+    """One versioned piece: driver, runtime, toolkit, cuDNN or NCCL."""
+
+    version: str
+    method: str
+    library: str | None = None  # relative to the prefix when inside it
+    source: str | None = None  # pip wheel, conda package, CUDA_HOME, ...
+    cuda_version: str | None = None  # the driver's supported CUDA version
+
+    def to_dict(self) -> dict[str, Any]:
+        return compact(
+            {
+                "version": self.version,
+                "cuda_version": self.cuda_version,
+                "library": self.library,
+                "source": self.source,
+                "method": self.method,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> CudaComponent:
+        r = Reader(data, path)
+        return cls(
+            version=r.require("version", str),
+            method=r.require("method", str),
+            library=r.get("library", str),
+            source=r.get("source", str),
+            cuda_version=r.get("cuda_version", str),
+        )
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    compute_capability: str | None = None
+    memory_mib: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return compact(
+            {
+                "name": self.name,
+                "compute_capability": self.compute_capability,
+                "memory_mib": self.memory_mib,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> Gpu:
+        r = Reader(data, path)
+        return cls(
+            name=r.require("name", str),
+            compute_capability=r.get("compute_capability", str),
+            memory_mib=r.get("memory_mib", int),
+        )
+
+
+CUDA_COMPONENTS = ("driver", "runtime", "toolkit", "cudnn", "nccl")
+
+
+@dataclass(frozen=True)
+class CudaSection:
+    """What was found; a component that is ``None`` was looked for and is absent."""
+
+    method: str = "runtime"
+    driver: CudaComponent | None = None
+    runtime: CudaComponent | None = None
+    toolkit: CudaComponent | None = None
+    cudnn: CudaComponent | None = None
+    nccl: CudaComponent | None = None
+    gpus: tuple[Gpu, ...] = ()
+    gpus_method: str | None = None
+    visible_devices: str | None = None
+    frameworks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def component(self, name: str) -> CudaComponent | None:
+        value: CudaComponent | None = getattr(self, name)
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"method": self.method}
+        frameworks = {k: dict(sorted(v.items())) for k, v in sorted(self.frameworks.items())}
+        for name in CUDA_COMPONENTS:
+            part = self.component(name)
+            if part is not None:
+                data[name] = part.to_dict()
+        data.update(
+            compact(
+                {
+                    "gpus": [g.to_dict() for g in self.gpus] or None,
+                    "gpus_method": self.gpus_method,
+                    "visible_devices": self.visible_devices,
+                    "frameworks": frameworks or None,
+                    "notes": list(self.notes) or None,
+                }
+            )
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> CudaSection:
+        r = Reader(data, path)
+        parts = {}
+        for name in CUDA_COMPONENTS:
+            child = r.child(name)
+            parts[name] = CudaComponent.from_dict(child.data, child.path) if child else None
+        frameworks: dict[str, dict[str, str]] = {}
+        fw_r = r.child("frameworks")
+        if fw_r is not None:
+            for fw in fw_r.data:
+                one = fw_r.child(str(fw))
+                if one is not None:
+                    frameworks[str(fw)] = {str(k): one.require(str(k), str) for k in one.data}
+        return cls(
+            method=r.require("method", str),
+            gpus=tuple(
+                Gpu.from_dict(item, f"{r.where('gpus')}[{i}]")
+                for i, item in enumerate(r.get("gpus", list) or [])
+            ),
+            gpus_method=r.get("gpus_method", str),
+            visible_devices=r.get("visible_devices", str),
+            frameworks=frameworks,
+            notes=r.strings("notes") or (),
+            **parts,
+        )

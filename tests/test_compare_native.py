@@ -1,0 +1,85 @@
+"""The native layer's drift rules, on hand-built sections (the probes are tested on real
+libraries in test_blas_probe.py and test_cuda_probe.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from test_compare import BASE
+
+from envlock.compare import compare
+from envlock.nativemodel import BlasLibrary, BlasSection, CudaComponent, CudaSection, Gpu
+
+OPENBLAS = BlasLibrary("blas", "openblas", "0.3.27", "Haswell", "pthreads", 2, "numpy.libs/x.so")
+GOMP = BlasLibrary("openmp", "libgomp", None, None, None, 2, "/usr/lib/libgomp.so.1")
+BLAS = BlasSection(method="runtime", libraries=(OPENBLAS, GOMP))
+CUDA = CudaSection(
+    driver=CudaComponent("550.54.15", "nvml", cuda_version="12.4"),
+    runtime=CudaComponent("12.4", "cudaRuntimeGetVersion", source="pip nvidia-cuda-runtime-cu12"),
+    cudnn=CudaComponent("9.1.0", "cudnnGetVersion"),
+    gpus=(Gpu("NVIDIA H100 80GB HBM3", "9.0", 81559),),
+    frameworks={"torch": {"version": "2.3.0", "cuda": "12.1"}},
+)
+LOCKED = replace(BASE, blas=BLAS, cuda=CUDA)
+
+
+def brief(live: object) -> list[tuple[str, str, str | None, str | None, str]]:
+    return [
+        (f.category, f.subject, f.expected, f.actual, f.severity)
+        for f in compare(LOCKED, live)  # type: ignore[arg-type]
+    ]
+
+
+def test_same_native_layer_is_clean() -> None:
+    assert compare(LOCKED, LOCKED) == []
+
+
+def test_blas_vendor_change_is_an_error() -> None:
+    mkl = BlasLibrary("blas", "mkl", "2024.1", None, "intel", 2, "lib/libmkl_rt.so.2")
+    live = replace(LOCKED, blas=replace(BLAS, libraries=(mkl, GOMP)))
+    assert brief(live) == [("blas", "blas.vendor", "openblas", "mkl", "error")]
+
+
+def test_blas_version_and_kernel_are_errors_threads_warnings() -> None:
+    other = replace(OPENBLAS, version="0.3.28", architecture="SkylakeX", num_threads=8)
+    live = replace(LOCKED, blas=replace(BLAS, libraries=(other, GOMP)))
+    assert brief(live) == [
+        ("blas", "blas.openblas.architecture", "Haswell", "SkylakeX", "error"),
+        ("blas", "blas.openblas.num_threads", "2", "8", "warning"),
+        ("blas", "blas.openblas.version", "0.3.27", "0.3.28", "error"),
+    ]
+    arch = next(f for f in compare(LOCKED, live) if f.subject.endswith("architecture"))
+    assert arch.hint.startswith("OPENBLAS_CORETYPE=Haswell")
+
+
+def test_static_blas_is_never_compared_with_runtime() -> None:
+    live = replace(LOCKED, blas=BlasSection(method="static"))
+    assert brief(live) == []
+
+
+def test_cuda_rules() -> None:
+    live_cuda = replace(
+        CUDA,
+        driver=CudaComponent("560.28.03", "nvidia-smi", cuda_version="12.6"),
+        runtime=CudaComponent("12.6", "cudaRuntimeGetVersion"),
+        cudnn=None,
+        gpus=(Gpu("NVIDIA A100-SXM4-80GB", "8.0", 81920),),
+        frameworks={"torch": {"version": "2.3.0", "cuda": "12.4"}},
+    )
+    assert brief(replace(LOCKED, cuda=live_cuda)) == [
+        ("cuda", "cudnn", "9.1.0", None, "error"),
+        ("cuda", "driver", "550.54.15", "560.28.03", "warning"),
+        ("cuda", "gpus", "NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB", "warning"),
+        ("cuda", "runtime", "12.4", "12.6", "error"),
+        ("cuda", "torch.cuda", "12.1", "12.4", "error"),
+    ]
+
+
+def test_cuda_in_lockfile_and_absent_live_is_an_error() -> None:
+    findings = brief(replace(LOCKED, cuda=CudaSection()))
+    assert ("cuda", "runtime", "12.4", None, "error") in findings
+    assert ("cuda", "driver", "550.54.15", None, "error") in findings
+
+
+def test_cuda_not_captured_live_is_not_drift() -> None:
+    assert brief(replace(LOCKED, cuda=None)) == []
