@@ -12,14 +12,19 @@ between two copies of MARKER, as ``_probe.py`` does.
 
 Libraries are found in two ways and merged into one entry per real file:
 
-* the process's own map of shared objects (``/proc/self/maps``; Linux only), each file
-  identified by its name and by the symbols it exports itself (``dlopen(RTLD_NOLOAD)`` +
-  ``dlsym`` + ``dladdr``, so nothing new is loaded and a symbol found in a dependency does not
-  count). A distro's generic ``libblas.so.3`` is identified this way: a wrapper that links a
-  vendor library directly (Debian's OpenBLAS and ATLAS ``libblas.so.3``) takes that vendor,
-  one that exports BLAS or LAPACK symbols but no vendor's is the netlib reference;
+* the process's own map of shared objects (``/proc/self/maps``; Linux only: elsewhere only
+  threadpoolctl's view is reported, and a note says so). Each mapped file (not Python
+  extension modules, not the C / C++ / Fortran runtimes) is identified by the symbols it
+  exports *itself* (``dlopen(RTLD_NOLOAD)`` + ``dlsym`` + ``dladdr``: nothing new is loaded,
+  and a symbol that resolves into one of its dependencies does not count) and by its name.
+  A distro's generic ``libblas.so.3`` / ``liblapack.so.3`` that exports no vendor's symbols
+  is a wrapper of the vendor library it links directly (``DT_NEEDED``, read from the ELF
+  file: Debian's OpenBLAS and ATLAS wrappers), else named by its distro directory (Debian's
+  ``blis-openmp/libblas.so.3`` hides every ``bli_`` symbol), else the netlib reference
+  implementation. On Debian-like systems the owning package and its version come from
+  ``/var/lib/dpkg`` (the only version the reference BLAS has);
 * ``threadpoolctl.threadpool_info()`` when threadpoolctl can be imported (the target's own
-  first, else the one in ``threadpoolctl_path``).
+  first, else the one in ``threadpoolctl_path``, appended to ``sys.path``).
 
 The vendors are a registry of small classes (:data:`VENDORS`), each with the file-name
 prefixes and the exported symbols that prove it, and a method reading its version, CPU
@@ -174,6 +179,15 @@ _MKL_BRANCHES = {
 }  # fmt: skip
 
 
+# libmkl_avx512.so.2, libmkl_vml_def.so.2: kernels; libmkl_gnu_thread.so.2: threading layer.
+_MKL_PIECE = re.compile(
+    r"^(?:lib)?mkl_(?:vml_)?(?:(def|mc3?|avx(?:2|10|512)?(?:_mic)?|cmpt)|"
+    r"(intel_thread|gnu_thread|pgi_thread|tbb_thread|sequential))[.-]"
+)
+_MKL_LAYERS = {"intel_thread": "openmp", "gnu_thread": "openmp", "pgi_thread": "openmp",
+               "tbb_thread": "tbb", "sequential": "sequential"}  # fmt: skip
+
+
 class MKL(Vendor):
     name = "mkl"
     prefixes = ("libmkl_", "mkl_")
@@ -189,7 +203,7 @@ class MKL(Vendor):
             get_version(buf, ctypes.c_int(len(buf)))
             text = _decode(buf.value) or ""
             entry["config"] = text.strip() or None
-            match = re.search(r"Version (\S+)", text)
+            match = re.search(r"Version (\d+(?:\.\d+)*)", text)  # "Version 2024.0-Product"
             entry["version"] = match.group(1) if match else None
         max_threads = lib.func("MKL_Get_Max_Threads") or lib.func("mkl_get_max_threads")
         if max_threads is not None:
@@ -211,8 +225,14 @@ class MKL(Vendor):
         if (branch is None or branch <= 2) and auto is not None:
             auto.restype = ctypes.c_int
             branch = int(auto())
-        if branch is not None:
-            entry["architecture"] = _MKL_BRANCHES.get(branch)
+        if branch is not None and branch > 2:  # 0, 1, 2: off / unset / auto
+            entry["architecture"] = _MKL_BRANCHES.get(branch, f"CBWR_{branch}")
+        # MKL's own pieces, by name: the kernels it picked and its threading layer.
+        match = _MKL_PIECE.match(os.path.basename(lib.path).lower())
+        if match and match.group(1):
+            entry["architecture"] = entry["architecture"] or match.group(1)
+        elif match and match.group(2):
+            entry["threading"] = entry["threading"] or _MKL_LAYERS[match.group(2)]
 
 
 class BLIS(Vendor):

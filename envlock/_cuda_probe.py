@@ -1016,8 +1016,8 @@ def collect(args: Facts) -> Facts:
             return
         try:
             func()
-        except Exception as e:
-            notes.append(f"{name}: {_error(e)}")
+        except Exception as e:  # a bug, or a machine unlike any seen: say so, carry on
+            notes.append(f"{name}: unexpected {type(e).__name__}: {_error(e)}")
 
     if sys.platform == "linux":
         try:
@@ -1078,7 +1078,10 @@ def main(argv: list[str]) -> int:
     try:
         payload = collect(args)
     except Exception as e:  # collect guards every step; this is the last line of defence
-        payload = {"probe_version": PROBE_VERSION, "notes": [f"cuda probe: {_error(e)}"]}
+        payload = {
+            "probe_version": PROBE_VERSION,
+            "notes": [f"cuda probe: unexpected {type(e).__name__}: {_error(e)}"],
+        }
     out = sys.stdout
     out.write(
         "\n" + marker + json.dumps(payload, ensure_ascii=True, sort_keys=True) + marker + "\n"

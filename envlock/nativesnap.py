@@ -76,7 +76,7 @@ def _component(data: object) -> CudaComponent | None:
     return CudaComponent(
         version=str(data["version"]),
         method=str(data.get("method") or "unknown"),
-        library=home_to_tilde(str(data["library"])) if data.get("library") else None,
+        library=home_to_tilde(str(data.get("library") or data.get("path") or "")) or None,
         source=_str(data.get("source")),
         cuda_version=_str(data.get("cuda_version")),
     )

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,9 @@ def test_scipy_loads_its_own_openblas(host_default: dict[str, Any]) -> None:
     assert "/scipy.libs/" in entry["file"] and entry["version"] and entry["architecture"]
 
 
-def test_openblas_variables_change_what_is_reported(host_default: dict[str, Any]) -> None:
+def test_openblas_variables_change_what_is_reported(
+    host_default: dict[str, Any], tmp_path: Path
+) -> None:
     default = _numpy_openblas(host_default)["architecture"]
     flags = _cpu_flags()
     core = next(
@@ -201,16 +204,20 @@ def test_openblas_variables_change_what_is_reported(host_default: dict[str, Any]
             if needs <= flags and c.lower() != default.lower()
         )
     )
-    forced, _ = run_probe(
+    forced, stray = run_probe(
         sys.executable,
-        sys.prefix,
+        tmp_path,  # another prefix: paths are absolute, resolved
         env=blas_env(OPENBLAS_CORETYPE=core, OPENBLAS_NUM_THREADS="1"),
         imports=["numpy"],
     )
+    assert stray == ""
     entry = _numpy_openblas(forced)
     assert entry["architecture"].lower() == core.lower() != default.lower()
     assert entry["num_threads"] == 1
     assert "scipy" not in forced["imported"]
+    assert entry["file"] == os.path.realpath(
+        Path(sys.prefix) / _numpy_openblas(host_default)["file"]
+    )
 
 
 def test_threadpoolctl_view_is_merged(host_default: dict[str, Any]) -> None:
@@ -632,3 +639,64 @@ def test_alternatives_hints_on_this_machine(tmp_path: Path) -> None:
     assert [h["file"] for h in blas_static.static_hints(venv, None) if h["api"] == "blas"] == [
         expected
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Optional: Intel MKL and its OpenMP from their PyPI wheels (large; only when
+# $ENVLOCK_TEST_WHEELS holds mkl-*.whl and intel_openmp-*.whl, as CI may download them)
+# --------------------------------------------------------------------------------------------
+
+_MKL_MEMBER = re.compile(
+    r"/lib/lib(mkl_(rt|core|intel_lp64|intel_thread|sequential|def|mc3|avx\w*|vml_\w+)"
+    r"|iomp5)\.so[.\d]*$"
+)
+_LOAD_MKL = """
+import ctypes, glob, os
+lib = os.environ["MKL_TEST_LIB"]
+mkl = ctypes.CDLL(sorted(glob.glob(os.path.join(lib, "libmkl_rt.so*")))[-1], ctypes.RTLD_GLOBAL)
+n = 64
+a = (ctypes.c_double * (n * n))(*([1.0] * (n * n)))
+c = (ctypes.c_double * (n * n))()
+one, zero = ctypes.c_double(1.0), ctypes.c_double(0.0)
+mkl.cblas_dgemm(101, 111, 111, n, n, n, one, a, n, a, n, zero, c, n)  # loads MKL's kernels
+assert c[0] == n
+"""
+
+
+def _wheel(pattern: str) -> Path:
+    value = os.environ.get("ENVLOCK_TEST_WHEELS")
+    found = sorted(Path(value).glob(pattern)) if value and Path(value).is_dir() else []
+    if not found:
+        pytest.skip(f"no {pattern} in $ENVLOCK_TEST_WHEELS (the tests never download)")
+    return found[-1]
+
+
+def test_mkl_from_its_wheels(tmp_path: Path) -> None:
+    mkl_wheel = _wheel("mkl-*.whl")
+    omp_wheel = _wheel("intel_openmp-*.whl")
+    lib = tmp_path / "prefix" / "lib"
+    lib.mkdir(parents=True)
+    for wheel in (mkl_wheel, omp_wheel):
+        with zipfile.ZipFile(wheel) as zf:
+            for info in zf.infolist():
+                if _MKL_MEMBER.search(info.filename):
+                    (lib / Path(info.filename).name).write_bytes(zf.read(info))
+    (tmp_path / "load_mkl.py").write_text(_LOAD_MKL)
+    env = blas_env(
+        PYTHONPATH=str(tmp_path),
+        LD_LIBRARY_PATH=str(lib),
+        MKL_TEST_LIB=str(lib),
+        MKL_THREADING_LAYER="INTEL",
+        MKL_NUM_THREADS="1",
+    )
+    result, _ = run_probe(sys.executable, tmp_path / "prefix", env=env, imports=["load_mkl"])
+    libraries = result["libraries"]
+    rt = next(e for e in libraries if e["real_file"].startswith("libmkl_rt."))
+    assert rt["vendor"] == "mkl" and "symbols" in rt["detected_by"]
+    assert mkl_wheel.name.split("-")[1].startswith(rt["version"])
+    assert rt["threading"] == "openmp" and rt["num_threads"] == 1
+    assert rt["loaded_by"] == "load_mkl" and rt["file"] == "lib/" + rt["real_file"]
+    assert [e["threading"] for e in libraries if "_thread." in e["real_file"]] == ["openmp"]
+    assert any(e["vendor"] == "mkl" and e["architecture"] for e in libraries)
+    omp = the(libraries, api="openmp")
+    assert omp["vendor"] == "libiomp" and omp["num_threads"] >= 1

@@ -1,0 +1,112 @@
+"""The native layer end to end, through the command-line tool, on real libraries: the BLAS
+that numpy's wheel bundles (with OPENBLAS_CORETYPE choosing another kernel), and Debian's
+generic libblas.so.3 switched with update-alternatives."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from support import envlock, validate
+from test_blas_probe import SYSTEM_PYTHON, Alternatives, alternatives  # noqa: F401
+
+from envlock.variables import VARIABLES
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    for name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        env.pop(name, None)
+    env["ENVLOCK_CACHE_DIR"] = "off"
+    env.update(extra)
+    return env
+
+
+def findings(done: object) -> list[tuple[str, str, str | None, str | None, str]]:
+    report = json.loads(done.stdout)  # type: ignore[attr-defined]
+    return [
+        (f["category"], f["subject"], f["expected"], f["actual"], f["severity"])
+        for f in report["findings"]
+    ]
+
+
+def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None:
+    lock = tmp_path / "envlock.yaml"
+    done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    blas = next(iter(validate(lock)["environments"].values()))["blas"]
+    assert blas["method"] == "runtime" and blas["imported"]["numpy"]
+    numpy_blas = next(lib for lib in blas["libraries"] if lib.get("loaded_by") == "numpy")
+    assert numpy_blas["vendor"] == "openblas" and numpy_blas["architecture"]
+    assert numpy_blas["file"].startswith("lib/python")  # relative to the environment
+    other = "Sandybridge" if numpy_blas["architecture"] != "Sandybridge" else "Haswell"
+    done = envlock(
+        "verify",
+        "--python",
+        sys.executable,
+        "--format",
+        "json",
+        str(lock),
+        cwd=tmp_path,
+        env=_env(OPENBLAS_CORETYPE=other),
+    )
+    assert done.returncode == 1
+    got = findings(done)
+    assert ("blas", "blas.openblas.architecture", numpy_blas["architecture"], other, "error") in got
+    assert ("variables", "OPENBLAS_CORETYPE", None, other, "error") in got
+
+
+def test_no_runtime_records_static_hints_and_compares_nothing_native(tmp_path: Path) -> None:
+    lock = tmp_path / "envlock.yaml"
+    done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
+    assert done.returncode == 0
+    done = envlock(
+        "verify",
+        "--no-runtime",
+        "--python",
+        sys.executable,
+        "--format",
+        "json",
+        str(lock),
+        cwd=tmp_path,
+        env=_env(OPENBLAS_CORETYPE="Sandybridge"),
+    )
+    assert [f for f in findings(done) if f[0] == "blas"] == []
+    static = tmp_path / "static.yaml"
+    done = envlock(
+        "capture",
+        "--no-runtime",
+        "--python",
+        sys.executable,
+        str(static),
+        cwd=tmp_path,
+        env=_env(),
+    )
+    blas = next(iter(validate(static)["environments"].values()))["blas"]
+    assert blas["method"] == "static" and blas["libraries"] == []
+    assert any(h["source"] == "wheel" and h["vendor"] == "openblas" for h in blas["hints"])
+    assert "cuda" not in next(iter(validate(static)["environments"].values()))
+
+
+def test_debian_alternatives_switch_is_blas_drift(
+    tmp_path: Path,
+    alternatives: Alternatives,  # noqa: F811
+) -> None:
+    for api in ("blas", "lapack"):
+        alternatives.set(api, alternatives.choice(api, "openblas-pthread"))
+    lock = tmp_path / "envlock.yaml"
+    done = envlock("capture", "--python", str(SYSTEM_PYTHON), str(lock), cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    libs = next(iter(validate(lock)["environments"].values()))["blas"]["libraries"]
+    assert {lib["vendor"] for lib in libs if lib["api"] == "blas"} == {"openblas"}
+    verify = ["verify", "--python", str(SYSTEM_PYTHON), "--format", "json", str(lock)]
+    assert envlock(*verify, cwd=tmp_path, env=_env()).returncode == 0
+    for api in ("blas", "lapack"):  # the netlib reference BLAS and LAPACK
+        alternatives.set(api, alternatives.choice(api, api))
+    done = envlock(*verify, cwd=tmp_path, env=_env())
+    assert done.returncode == 1
+    got = findings(done)
+    assert ("blas", "blas.vendor", "openblas", "netlib", "error") in got
+    assert ("blas", "lapack.vendor", "openblas", "netlib", "error") in got
