@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envlock.findings import ERROR, RECAPTURE, WARNING, Finding
+from envlock.findings import ERROR, INFO, RECAPTURE, WARNING, Finding
 from envlock.model import Environment
 from envlock.nativemodel import CUDA_COMPONENTS, BlasLibrary, BlasSection, CudaSection
 
@@ -51,7 +51,18 @@ def _vendors(libs: list[BlasLibrary]) -> str:
 
 
 def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
-    if exp.method != "runtime" or act.method != "runtime":
+    if exp.method != "runtime":
+        return
+    if act.method != "runtime":
+        yield Finding(
+            "blas",
+            "libraries",
+            "measured at capture",
+            "not measured",
+            INFO,
+            "could not compare the loaded BLAS: numpy was not imported here (--no-runtime, a "
+            "files-only read, or the probe failed: see the notes)",
+        )
         return
     hint = (
         "install the BLAS the lockfile records (conda: the libblas build string, e.g. "
@@ -95,6 +106,17 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
                 severity,
                 f"the lockfile has CUDA {name} {e.version}; install it, or {RECAPTURE}",
             )
+        elif e.version is None or a.version is None:
+            if e.version != a.version:
+                yield Finding(
+                    "cuda",
+                    name,
+                    e.version,
+                    a.version,
+                    INFO,
+                    f"could not compare CUDA {name}: its version could not be read on one side "
+                    "(see the lockfile's and this capture's notes)",
+                )
         elif e.version != a.version:
             yield Finding(
                 "cuda",

@@ -115,9 +115,10 @@ class BlasSection:
 
 @dataclass(frozen=True)
 class CudaComponent:
-    """One versioned piece: driver, runtime, toolkit, cuDNN or NCCL."""
+    """One piece: driver, runtime, toolkit, cuDNN or NCCL. Found with ``version`` ``None``:
+    it is there, but its version could not be read (unknown, never compared)."""
 
-    version: str
+    version: str | None
     method: str
     library: str | None = None  # relative to the prefix when inside it
     source: str | None = None  # pip wheel, conda package, CUDA_HOME, ...
@@ -138,7 +139,7 @@ class CudaComponent:
     def from_dict(cls, data: object, path: str) -> CudaComponent:
         r = Reader(data, path)
         return cls(
-            version=r.require("version", str),
+            version=r.get("version", str),
             method=r.require("method", str),
             library=r.get("library", str),
             source=r.get("source", str),
@@ -176,7 +177,8 @@ CUDA_COMPONENTS = ("driver", "runtime", "toolkit", "cudnn", "nccl")
 
 @dataclass(frozen=True)
 class CudaSection:
-    """What was found; a component that is ``None`` was looked for and is absent."""
+    """What was found. A component that is ``None`` was looked for and is absent; one whose
+    version is ``None`` is present with an unknown version."""
 
     method: str = "runtime"
     driver: CudaComponent | None = None

@@ -71,10 +71,10 @@ def _build(config: object) -> dict[str, dict[str, str]] | None:
 
 
 def _component(data: object) -> CudaComponent | None:
-    if not isinstance(data, dict) or not data.get("version"):
-        return None
+    if not isinstance(data, dict) or not (data.get("version") or data.get("library")):
+        return None  # looked for, not there
     return CudaComponent(
-        version=str(data["version"]),
+        version=_str(data.get("version")),  # None: found, version unknown
         method=str(data.get("method") or "unknown"),
         library=home_to_tilde(str(data.get("library") or data.get("path") or "")) or None,
         source=_str(data.get("source")),

@@ -52,9 +52,16 @@ def test_blas_version_and_kernel_are_errors_threads_warnings() -> None:
     assert arch.hint.startswith("OPENBLAS_CORETYPE=Haswell")
 
 
-def test_static_blas_is_never_compared_with_runtime() -> None:
+def test_static_blas_is_never_compared_with_runtime_but_said_so() -> None:
     live = replace(LOCKED, blas=BlasSection(method="static"))
-    assert brief(live) == []
+    assert brief(live) == [("blas", "libraries", "measured at capture", "not measured", "info")]
+
+
+def test_unknown_cuda_version_is_not_drift_but_said_so() -> None:
+    unknown = replace(CUDA, cudnn=CudaComponent(None, "cudnnGetVersion", library="lib/x.so"))
+    assert brief(replace(LOCKED, cuda=unknown)) == [("cuda", "cudnn", "9.1.0", None, "info")]
+    locked = replace(LOCKED, cuda=unknown)
+    assert [f.severity for f in compare(locked, LOCKED)] == ["info"]
 
 
 def test_cuda_rules() -> None:

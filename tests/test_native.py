@@ -73,7 +73,10 @@ def test_no_runtime_records_static_hints_and_compares_nothing_native(tmp_path: P
         cwd=tmp_path,
         env=_env(OPENBLAS_CORETYPE="Sandybridge"),
     )
-    assert [f for f in findings(done) if f[0] == "blas"] == []
+    assert [f for f in findings(done) if f[0] == "blas"] == [
+        ("blas", "libraries", "measured at capture", "not measured", "info")
+    ]
+    assert ("variables", "OPENBLAS_CORETYPE", None, "Sandybridge", "error") in findings(done)
     static = tmp_path / "static.yaml"
     done = envlock(
         "capture",
