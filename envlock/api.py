@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Union
 
     from envlock.conda import CondaPrefix
+    from envlock.policy import Policy
 
     PathLike = Union[str, os.PathLike[str]]
 
@@ -35,6 +36,7 @@ def capture(
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
     runtime: bool = True,
+    variables: tuple[str, ...] = (),
 ) -> Environment:
     """Snapshot an environment: the active one by default (see :func:`envlock.target.resolve`).
 
@@ -48,7 +50,7 @@ def capture(
         assert target.prefix is not None
         payload = static.read(target.prefix)
     else:
-        payload = _target.probe(target, sorted(VARIABLES))
+        payload = _target.probe(target, sorted({*VARIABLES, *variables}))
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     conda_side = None
     if payload.get("prefix") and (Path(payload["prefix"]) / "conda-meta").is_dir():
@@ -164,10 +166,13 @@ class Result:
     findings: tuple[Finding, ...]
     live: Environment
     expected: Environment
+    fail_on: str = ERROR  # the lowest severity that fails
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity == ERROR for f in self.findings)
+        from envlock.policy import Policy
+
+        return not Policy(fail_on=self.fail_on).fails(self.findings)
 
     @property
     def exit_code(self) -> int:
@@ -190,6 +195,7 @@ def verify(
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
     runtime: bool | None = None,
+    policy: Policy | None = None,
 ) -> Result:
     """Compare a live environment (the active one by default) with a lockfile.
 
@@ -201,8 +207,23 @@ def verify(
         if runtime is None:
             runtime = needs_runtime(lock)
         live = capture(
-            python=python, prefix=prefix, base_dir=base_dir, target=target, runtime=runtime
+            python=python,
+            prefix=prefix,
+            base_dir=base_dir,
+            target=target,
+            runtime=runtime,
+            variables=policy.variables if policy else (),
         )
     name = select(lock, live, env)
     expected = lock.environments[name]
-    return Result(name, tuple(compare(expected, live)), live, expected)
+    return result(name, expected, live, policy)
+
+
+def result(
+    name: str, expected: Environment, live: Environment, policy: Policy | None = None
+) -> Result:
+    """The findings of ``live`` against ``expected``, with ``policy`` applied."""
+    findings = compare(expected, live)
+    if policy is None:
+        return Result(name, tuple(findings), live, expected)
+    return Result(name, policy.apply(findings), live, expected, policy.fail_on)

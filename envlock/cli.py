@@ -9,11 +9,17 @@ import sys
 from collections.abc import Sequence
 
 from envlock import __version__
-from envlock.commands import capture, schema, verify
+from envlock.commands import capture, diff, schema, show, verify
 from envlock.errors import EnvlockError
 from envlock.redact import redact_text
 
-COMMANDS = {"capture": capture, "verify": verify, "schema": schema}
+COMMANDS = {
+    "capture": capture,
+    "verify": verify,
+    "diff": diff,
+    "show": show,
+    "schema": schema,
+}
 
 
 def _common() -> argparse.ArgumentParser:

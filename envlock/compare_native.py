@@ -74,9 +74,12 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
         if {lib.vendor for lib in e_libs} != {lib.vendor for lib in a_libs}:
             yield Finding("blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, hint)
             continue
+        # Several libraries of one vendor (numpy's and scipy's OpenBLAS): pair them by who
+        # loaded them, then by vendor.
+        a_by_loader = {(lib.vendor, lib.loaded_by): lib for lib in a_libs}
         a_by_vendor = {lib.vendor: lib for lib in a_libs}
         for e in e_libs:
-            a = a_by_vendor[e.vendor]
+            a = a_by_loader.get((e.vendor, e.loaded_by)) or a_by_vendor[e.vendor]
             for attr, severity in _BLAS_FIELDS:
                 e_value, a_value = getattr(e, attr), getattr(a, attr)
                 if e_value is None or a_value is None or e_value == a_value:

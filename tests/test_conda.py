@@ -118,7 +118,9 @@ def test_conda_and_pip_are_told_apart(tmp_path: Path, wheelhouse: Path, home: Pa
     assert env["packages"]["gamma"]["installer"] == "pip"
     for flag in ("--python", "--prefix"):
         code, report = verify_json(prefix, lock, home, flag)
-        assert code == 0 and report["findings"] == [], report
+        assert code == 0, report
+        # a files-only read cannot see which BLAS loads: it says so, as a note
+        assert [f["subject"] for f in report["findings"] if f["severity"] != "info"] == []
 
 
 def test_pip_installed_over_conda_is_a_hazard(tmp_path: Path, wheelhouse: Path, home: Path) -> None:

@@ -8,6 +8,21 @@ import sys
 from pathlib import Path
 
 from envlock.api import DEFAULT_LOCKFILE
+from envlock.findings import SEVERITIES
+from envlock.policy import Policy
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from envlock.api import Result
+
+# --format NAME -> module of envlock.report
+REPORTERS = {
+    "text": "text",
+    "json": "jsonfmt",
+    "junit": "junit",
+    "github": "github",
+    "markdown": "markdown",
+}
 
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
@@ -25,10 +40,13 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def lockfile_path(given: str | None, fmt: str | None = None) -> Path:
-    """The lockfile: as given; else envlock.toml when asked for TOML or when only it exists."""
+def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | None = None) -> Path:
+    """The lockfile: as given; else the policy's; else envlock.toml when asked for TOML or when
+    only it exists; else envlock.yaml."""
     if given:
         return Path(given)
+    if policy is not None and policy.lockfile:
+        return Path(policy.lockfile)
     if fmt == "toml" or (not Path(DEFAULT_LOCKFILE).exists() and Path("envlock.toml").exists()):
         return Path("envlock.toml")
     return Path(DEFAULT_LOCKFILE)
@@ -49,3 +67,64 @@ def use_colour(stream: object) -> bool:
     return bool(
         isatty and isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     )
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        choices=tuple(REPORTERS),
+        default="text",
+        help="report format on stdout (default: text)",
+    )
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="also write the report in --format to FILE, and print the text report",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="ignore findings about these packages (repeatable; conda packages: conda:NAME)",
+    )
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument(
+        "--fail-on", choices=SEVERITIES, help="the lowest severity that fails (default: error)"
+    )
+
+
+def policy_from(args: argparse.Namespace) -> Policy:
+    from envlock import policy
+
+    return policy.load().with_flags(
+        ignore=getattr(args, "ignore", ()),
+        strict=getattr(args, "strict", False),
+        fail_on=getattr(args, "fail_on", None),
+    )
+
+
+def render(result: Result, label: str, fmt: str, colour: bool = False) -> str:
+    import importlib
+
+    module = importlib.import_module(f"envlock.report.{REPORTERS[fmt]}")
+    if fmt == "text":
+        text: str = module.render(result, label, colour=colour)
+        return text
+    rendered: str = module.render(result, label)
+    return rendered
+
+
+def emit(result: Result, label: str, args: argparse.Namespace) -> None:
+    """Print the report (and write ``--output``); the one place reports leave envlock."""
+    from envlock.lockfile import write_atomic
+
+    if args.output:
+        write_atomic(Path(args.output), render(result, label, args.format))
+        sys.stdout.write(render(result, label, "text", colour=use_colour(sys.stdout)))
+    else:
+        sys.stdout.write(render(result, label, args.format, colour=use_colour(sys.stdout)))
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if args.format == "github" and summary_file:
+        with open(summary_file, "a", encoding="utf-8") as f:
+            f.write(render(result, label, "markdown"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from envlock import api, target
-from envlock.commands import add_target_options, lockfile_path, say, warn
+from envlock.commands import add_target_options, lockfile_path, policy_from, say, warn
 from envlock.model import Lockfile
 from envlock.redact import display_path
 
@@ -27,11 +27,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    path = lockfile_path(args.lockfile, args.format)
+    policy = policy_from(args)
+    path = lockfile_path(args.lockfile, args.format, policy)
     existing = api.load(path, args.format) if path.exists() else Lockfile()
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
-    env = api.capture(target=where, base_dir=path.absolute().parent, runtime=not args.no_runtime)
+    env = api.capture(
+        target=where,
+        base_dir=path.absolute().parent,
+        runtime=not args.no_runtime,
+        variables=policy.variables,
+    )
     for message in env.warnings:
         warn(message)
     name = args.name or api.default_name(env)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from envlock import api, target
-from envlock.commands import add_target_options, lockfile_path, say, use_colour, warn
+from envlock.commands import (
+    add_report_options,
+    add_target_options,
+    emit,
+    lockfile_path,
+    policy_from,
+    say,
+    warn,
+)
 from envlock.redact import display_path
 
 
@@ -21,29 +28,25 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
     )
     p.add_argument("lockfile", nargs="?", help="lockfile to check (default: envlock.yaml)")
     p.add_argument("--env", metavar="NAME", help="environment in the lockfile to check against")
-    p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="report format (default: text)"
-    )
+    add_report_options(p)
     add_target_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    path = lockfile_path(args.lockfile)
+    policy = policy_from(args)
+    path = lockfile_path(args.lockfile, policy=policy)
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
     runtime = not args.no_runtime and api.needs_runtime(lock)
-    live = api.capture(target=where, base_dir=path.absolute().parent, runtime=runtime)
+    live = api.capture(
+        target=where,
+        base_dir=path.absolute().parent,
+        runtime=runtime,
+        variables=policy.variables,
+    )
     for message in live.warnings:
         warn(message)
-    result = api.verify(lock, env=args.env, live=live)
-    shown = display_path(path)
-    if args.format == "json":
-        from envlock.report import jsonfmt
-
-        sys.stdout.write(jsonfmt.render(result, shown))
-    else:
-        from envlock.report import text
-
-        sys.stdout.write(text.render(result, shown, colour=use_colour(sys.stdout)))
+    result = api.verify(lock, env=args.env, live=live, policy=policy)
+    emit(result, display_path(path), args)
     return result.exit_code

@@ -72,7 +72,12 @@ def render(result: Result, lockfile: str, colour: bool = False) -> str:
             lines.extend(_line(f, colour))
     lines.append("")
     summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
-    verdict = "drift" if not result.ok else "matches, with warnings"
+    if not result.ok:
+        verdict = "drift"
+    elif counts.get("error") or counts.get("warning"):
+        verdict = "matches, with warnings"
+    else:
+        verdict = "matches, with notes"
     lines.append(_paint(f"{verdict}: {summary}", "error" if not result.ok else "warning", colour))
     return "\n".join(lines) + "\n" + incomplete
 

@@ -1,0 +1,79 @@
+"""``envlock diff A [B]``: what differs between two lockfiles, or a lockfile and the live
+environment — "my teammate gets different numbers". Same findings and reporters as verify:
+BLAS, CUDA and conda-versus-pip differences first, then the long tail."""
+
+from __future__ import annotations
+
+import argparse
+
+from envlock import api, target
+from envlock.commands import (
+    add_report_options,
+    add_target_options,
+    emit,
+    policy_from,
+    say,
+)
+from envlock.errors import UsageError
+from envlock.model import Environment, Lockfile
+from envlock.redact import display_path
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        name,
+        parents=[common],
+        help="compare two lockfiles, or a lockfile with the live environment",
+        description="Compare lockfile A (expected) with lockfile B (actual), or with the "
+        "environment when B is left out. Exit 0: no difference at error severity; 1: there is.",
+    )
+    p.add_argument("a", metavar="A", help="the reference lockfile")
+    p.add_argument("b", metavar="B", nargs="?", help="the lockfile to compare (default: live)")
+    p.add_argument("--env", metavar="NAME", help="environment name in A (and in B)")
+    p.add_argument("--env-b", metavar="NAME", help="environment name in B, when it differs")
+    add_report_options(p)
+    add_target_options(p)
+
+
+def pick(lock: Lockfile, name: str | None, where: str, other: Lockfile | None = None) -> str:
+    names = sorted(lock.environments)
+    if name is not None:
+        if name not in lock.environments:
+            raise UsageError(f"{where}: no environment {name!r}; it has: {', '.join(names)}")
+        return name
+    if len(names) == 1:
+        return names[0]
+    common = sorted(set(names) & set(other.environments)) if other is not None else []
+    if len(common) == 1:
+        return common[0]
+    raise UsageError(f"{where} has environments {', '.join(names)}: choose one with --env NAME")
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = policy_from(args)
+    lock_a = api.load(args.a)
+    shown_a = display_path(args.a)
+    if args.b is not None:
+        lock_b = api.load(args.b)
+        name_a = pick(lock_a, args.env, shown_a, lock_b)
+        name_b = pick(lock_b, args.env_b or args.env or name_a, display_path(args.b))
+        live: Environment = lock_b.environments[name_b]
+        label = f"{shown_a} vs {display_path(args.b)}" + (
+            f" [{name_b}]" if name_b != name_a else ""
+        )
+    else:
+        where = target.resolve(python=args.python, prefix=args.prefix)
+        say(args, where.describe())
+        live = api.capture(
+            target=where,
+            runtime=not args.no_runtime and api.needs_runtime(lock_a),
+            variables=policy.variables,
+        )
+        name_a = args.env or api.select(lock_a, live)
+        label = f"{shown_a} vs live"
+    expected = lock_a.environments.get(name_a)
+    if expected is None:
+        raise UsageError(f"{shown_a}: no environment {name_a!r}")
+    result = api.result(name_a, expected, live, policy)
+    emit(result, label, args)
+    return result.exit_code

@@ -1,0 +1,194 @@
+"""Team policy: ``[tool.envlock]`` in ``pyproject.toml``, found by walking up from the working
+directory, and overridden by command-line flags.
+
+```toml
+[tool.envlock]
+lockfile = "envlock.yaml"             # the default lockfile
+ignore = ["pip", "setuptools", "conda:ca-certificates", "types-*"]   # subjects, as globs
+patch-warnings = true                 # a patch-level version change is a warning
+variables = ["MY_SEED"]               # more variables to record
+fail-on = "error"                     # the lowest severity that fails verify
+
+[tool.envlock.severity]               # per category
+extra = "error"
+"blas" = "warning"
+
+[tool.envlock.package-severity]       # per package (pip name, or conda:NAME)
+numpy = "warning"
+```
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from envlock.errors import UsageError
+from envlock.findings import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, Finding
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+_KEYS = (
+    "lockfile",
+    "ignore",
+    "patch-warnings",
+    "variables",
+    "fail-on",
+    "severity",
+    "package-severity",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    lockfile: str | None = None
+    ignore: tuple[str, ...] = ()
+    patch_warnings: bool = False
+    variables: tuple[str, ...] = ()
+    fail_on: str = ERROR
+    severity: Mapping[str, str] = field(default_factory=dict)
+    package_severity: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None  # the pyproject.toml it came from
+
+    def with_flags(
+        self, ignore: Iterable[str] = (), strict: bool = False, fail_on: str | None = None
+    ) -> Policy:
+        """Command-line flags over the file: ``--ignore``, ``--strict``, ``--fail-on``."""
+        return replace(
+            self,
+            ignore=(*self.ignore, *ignore),
+            fail_on=fail_on or (WARNING if strict else self.fail_on),
+        )
+
+    def apply(self, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+        kept = []
+        for f in findings:
+            if any(fnmatch.fnmatchcase(f.subject, pattern) for pattern in self.ignore):
+                continue
+            severity = self.severity.get(f.category, f.severity)
+            severity = self.package_severity.get(f.subject, severity)
+            if self.patch_warnings and f.category == "version" and _patch_only(f):
+                severity = WARNING if severity == ERROR else severity
+            kept.append(replace(f, severity=severity) if severity != f.severity else f)
+        return tuple(kept)
+
+    def fails(self, findings: Iterable[Finding]) -> bool:
+        threshold = _RANK[self.fail_on]
+        return any(_RANK.get(f.severity, 2) >= threshold for f in findings)
+
+
+def _patch_only(f: Finding) -> bool:
+    """1.26.3 -> 1.26.4: same major and minor release."""
+    if not f.expected or not f.actual:
+        return False
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        e, a = Version(f.expected), Version(f.actual)
+    except InvalidVersion:
+        return False
+    return e.release[:2] == a.release[:2] and e.epoch == a.epoch
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(start: Path | None = None) -> Policy:
+    """The policy of the nearest ``pyproject.toml`` (an empty one when there is none)."""
+    path = find_pyproject(start)
+    if path is None:
+        return Policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return Policy()
+    if "tool.envlock" not in text and "[tool]" not in text:
+        return Policy()  # nothing for us: do not pay for parsing TOML
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    shown = _display(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{shown}: not valid TOML: {e}") from None
+    table = data.get("tool", {}).get("envlock")
+    if table is None:
+        return Policy()
+    return from_table(table, shown)
+
+
+def _display(path: Path) -> str:
+    from envlock.redact import display_path
+
+    return display_path(path)
+
+
+def from_table(table: object, where: str) -> Policy:
+    """Check ``[tool.envlock]``; every problem names the key."""
+
+    def bad(key: str, what: str) -> UsageError:
+        return UsageError(f"{where}: [tool.envlock] {key}: {what}")
+
+    if not isinstance(table, dict):
+        raise bad("", "must be a table")
+    for key in table:
+        if key not in _KEYS:
+            raise bad(key, f"unknown key (known: {', '.join(_KEYS)})")
+    t: dict[str, Any] = table
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = t.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad(key, "must be a list of strings")
+        return tuple(value)
+
+    def severity_map(key: str, known: tuple[str, ...] | None) -> dict[str, str]:
+        value = t.get(key, {})
+        if not isinstance(value, dict):
+            raise bad(key, "must be a table")
+        for name, severity in value.items():
+            if known is not None and name not in known:
+                raise bad(f"{key}.{name}", f"unknown category (known: {', '.join(known)})")
+            if severity not in SEVERITIES:
+                raise bad(f"{key}.{name}", f"must be one of {', '.join(SEVERITIES)}")
+        return dict(value)
+
+    lockfile = t.get("lockfile")
+    if lockfile is not None and not isinstance(lockfile, str):
+        raise bad("lockfile", "must be a string")
+    patch = t.get("patch-warnings", False)
+    if not isinstance(patch, bool):
+        raise bad("patch-warnings", "must be true or false")
+    fail_on = t.get("fail-on", ERROR)
+    if fail_on not in SEVERITIES:
+        raise bad("fail-on", f"must be one of {', '.join(SEVERITIES)}")
+    variables = strings("variables")
+    for name in variables:
+        if not name or "=" in name or os.sep in name:
+            raise bad("variables", f"{name!r} is not a variable name")
+    return Policy(
+        lockfile=lockfile,
+        ignore=strings("ignore"),
+        patch_warnings=patch,
+        variables=variables,
+        fail_on=fail_on,
+        severity=severity_map("severity", CATEGORIES),
+        package_severity=severity_map("package-severity", None),
+        source=where,
+    )

@@ -1,0 +1,111 @@
+"""`envlock diff`, `envlock show` and the `[tool.envlock]` policy, through the command line,
+on lockfiles captured from a real venv."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from factory import build_wheel, make_venv, pip_install
+from support import envlock
+
+from envlock.errors import UsageError
+from envlock.policy import from_table
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wh = tmp_path_factory.mktemp("wh")
+    for name, version in [("alpha", "1.0"), ("alpha", "1.0.1"), ("beta", "2.0")]:
+        build_wheel(wh, name, version)
+    python = make_venv(tmp_path_factory.mktemp("v") / "venv")
+    pip_install(python, "--find-links", str(wh), "alpha==1.0", "beta")
+    return python
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.fixture
+def locks(tmp_path: Path, venv: Path) -> tuple[Path, Path]:
+    a = tmp_path / "a.yaml"
+    done = envlock("capture", "--python", str(venv), str(a), cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    b = tmp_path / "b.yaml"
+    b.write_text(a.read_text().replace("alpha: {version: '1.0'", "alpha: {version: 1.0.1"))
+    return a, b
+
+
+def test_diff_two_lockfiles(locks: tuple[Path, Path]) -> None:
+    a, b = locks
+    done = envlock("diff", str(a), str(b), "--format", "json", cwd=a.parent, env=_env())
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert [
+        (f["category"], f["subject"], f["expected"], f["actual"]) for f in report["findings"]
+    ] == [("version", "alpha", "1.0", "1.0.1")]
+    same = envlock("diff", str(a), str(a), cwd=a.parent, env=_env())
+    assert same.returncode == 0 and "matches" in same.stdout
+
+
+def test_diff_against_the_live_environment(locks: tuple[Path, Path], venv: Path) -> None:
+    a, b = locks
+    done = envlock("diff", str(b), "--python", str(venv), cwd=a.parent, env=_env())
+    assert done.returncode == 1
+    assert "b.yaml vs live" in done.stdout and "alpha: 1.0.1 -> 1.0" in done.stdout
+
+
+def test_show_summarises(locks: tuple[Path, Path]) -> None:
+    a, _ = locks
+    done = envlock("show", str(a), cwd=a.parent, env=_env())
+    assert done.returncode == 0
+    assert "1 environment(s)" in done.stdout and "packages  2 pip" in done.stdout
+    assert "python    cpython 3." in done.stdout
+
+
+def test_policy_in_pyproject(locks: tuple[Path, Path], venv: Path) -> None:
+    a, b = locks
+    args = ["verify", "--no-runtime", "--python", str(venv), str(b)]
+    assert envlock(*args, cwd=a.parent, env=_env()).returncode == 1
+    (a.parent / "pyproject.toml").write_text("[tool.envlock]\npatch-warnings = true\n")
+    done = envlock(*args, cwd=a.parent, env=_env())
+    assert done.returncode == 0, done.stdout  # 1.0.1 -> 1.0 is patch-level: a warning
+    assert "warning alpha: 1.0.1 -> 1.0" in done.stdout
+    assert envlock(*args, "--strict", cwd=a.parent, env=_env()).returncode == 1
+    (a.parent / "pyproject.toml").write_text('[tool.envlock]\nignore = ["alp*"]\n')
+    assert envlock(*args, cwd=a.parent, env=_env()).returncode == 0
+    (a.parent / "pyproject.toml").write_text('[tool.envlock.package-severity]\nalpha = "info"\n')
+    assert envlock(*args, cwd=a.parent, env=_env()).returncode == 0
+    assert envlock(*args, "--fail-on", "info", cwd=a.parent, env=_env()).returncode == 1
+    assert envlock(*args, "--ignore", "alpha", cwd=a.parent, env=_env()).returncode == 0
+
+
+def test_invalid_policy_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.envlock]\nfail-on = "sometimes"\n')
+    done = envlock("verify", cwd=tmp_path, env=_env())
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "envlock: error: pyproject.toml: [tool.envlock] fail-on: "
+        "must be one of error, warning, info"
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"colour": True}, "colour: unknown key"),
+        ({"ignore": "numpy"}, "ignore: must be a list of strings"),
+        ({"severity": {"nonsense": "error"}}, "severity.nonsense: unknown category"),
+        ({"severity": {"extra": "fatal"}}, "severity.extra: must be one of"),
+        ({"patch-warnings": "yes"}, "patch-warnings: must be true or false"),
+    ],
+)
+def test_policy_errors(table: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        from_table(table, "pyproject.toml")
