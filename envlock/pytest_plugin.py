@@ -155,15 +155,16 @@ def _verify(config: pytest.Config, path: Path) -> _State:
     if result.ok:
         return _State(shown, result, header, None)
     counts = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in result.counts().items() if n)
-    fail: str | None = f"envlock: the environment does not match {shown} ({counts})"
+    drift = f"envlock: the environment does not match {shown} [{result.environment}] ({counts})"
+    fail: str | None = drift
     if not config.getoption("envlock_warn"):
-        fail = f"{fail}; --envlock-warn runs the tests anyway"
+        fail = f"{drift}; --envlock-warn runs the tests anyway"
     else:
         warning = EnvlockDriftWarning(drift_message(result, path), result)
         try:
             config.issue_config_time_warning(warning, stacklevel=2)  # envlock: drift
         except EnvlockDriftWarning:  # -W error::envlock.check.EnvlockDriftWarning
-            fail = f"{fail} (-W made EnvlockDriftWarning an error)"
+            fail = f"{drift} (-W made EnvlockDriftWarning an error)"
         else:
             header.append("envlock: --envlock-warn: running the tests anyway")
             fail = None
@@ -171,7 +172,7 @@ def _verify(config: pytest.Config, path: Path) -> _State:
         nodeid = path.relative_to(config.rootpath).as_posix()
     except ValueError:
         nodeid = shown
-    report = text.render(result, shown, colour=False)
+    report = f"{drift}\n\n{text.render(result, shown, colour=False)}"
     return _State(shown, result, header, fail, nodeid, report)
 
 

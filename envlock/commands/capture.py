@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     existing = api.load(path, args.format) if path.exists() else Lockfile()
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
+    if not args.no_runtime and where.method != "static":
+        say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
     env = api.capture(
         target=where,
         base_dir=path.absolute().parent,
