@@ -13,16 +13,21 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads these blocks
 
 __version__ = "0.1.0"
-__all__ = ["Environment", "Lockfile", "Result", "capture", "dump", "load", "verify"]
+__all__ = ["Environment", "Lockfile", "Result", "capture", "check", "dump", "load", "verify"]
 
 if TYPE_CHECKING:
     from typing import Any
 
     from envlock.api import Result, capture, dump, load, verify
+    from envlock.guard import check
     from envlock.model import Environment, Lockfile
 
 
 def __getattr__(name: str) -> Any:
+    if name == "check":
+        from envlock.guard import check
+
+        return check
     if name in ("capture", "dump", "load", "verify", "Result"):
         from envlock import api
 

@@ -8,9 +8,10 @@
 The report is in the session header. Drift at error severity stops the run before collection
 with exit status 1 (``pytest.exit``), as ``envlock verify`` exits 1; a missing or invalid
 lockfile is a usage error (exit status 4, one line naming the file). With ``--envlock-warn``
-drift is an ``envlock.check.EnvlockDriftWarning`` in the warnings summary instead
-(``-W error::envlock.check.EnvlockDriftWarning`` makes it fail again). ``--envlock-env`` and
-``--envlock-warn`` imply ``--envlock``.
+drift is an ``envlock.guard.EnvlockDriftWarning`` in the warnings summary instead; a warnings
+filter that makes it an error (``-W error::envlock.guard.EnvlockDriftWarning``, or
+``filterwarnings = error``) fails the run again. ``--envlock-env`` and ``--envlock-warn``
+imply ``--envlock``.
 
 Installed envlock registers this module as the ``envlock`` plugin (entry point ``pytest11``),
 so it loads by itself; use ``-p envlock.pytest_plugin`` only where plugin autoloading is off
@@ -136,16 +137,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _verify(config: pytest.Config, path: Path) -> _State:
-    from envlock import api
-    from envlock.check import EnvlockDriftWarning, drift_message, this_interpreter
-    from envlock.errors import EnvlockError
+    from envlock import api, policy
+    from envlock.errors import EnvlockError, LockfileError
+    from envlock.guard import EnvlockDriftWarning, drift_message, this_interpreter
     from envlock.redact import display_path, redact_text
     from envlock.report import text
 
     try:
-        result = api.verify(path, env=config.getoption("envlock_env"), target=this_interpreter())
+        result = api.verify(
+            path,
+            env=config.getoption("envlock_env"),
+            target=this_interpreter(),
+            policy=policy.load(Path(str(config.rootpath))),
+        )
     except EnvlockError as e:
-        raise pytest.UsageError(f"envlock: {redact_text(str(e))}") from None
+        message = str(e) if isinstance(e, LockfileError) else f"{display_path(path)}: {e}"
+        raise pytest.UsageError(f"envlock: {redact_text(message)}") from None
     shown = display_path(path)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     colour = bool(getattr(reporter, "hasmarkup", False))
@@ -163,8 +170,8 @@ def _verify(config: pytest.Config, path: Path) -> _State:
         warning = EnvlockDriftWarning(drift_message(result, path), result)
         try:
             config.issue_config_time_warning(warning, stacklevel=2)  # envlock: drift
-        except EnvlockDriftWarning:  # -W error::envlock.check.EnvlockDriftWarning
-            fail = f"{drift} (-W made EnvlockDriftWarning an error)"
+        except EnvlockDriftWarning:  # -W or filterwarnings: error::...EnvlockDriftWarning
+            fail = f"{drift} (a warnings filter makes EnvlockDriftWarning an error)"
         else:
             header.append("envlock: --envlock-warn: running the tests anyway")
             fail = None

@@ -59,7 +59,7 @@ def find_lockfile(start: PathLike | None = None) -> Path:
     """``envlock.yaml``, else ``envlock.toml``, in ``start`` (the working directory) or the
     nearest directory above it; the search stops at the filesystem root or at the first
     directory holding ``.git`` or ``pyproject.toml`` (the project's root)."""
-    from envlock.redact import display_path
+    from envlock.redact import home_to_tilde
 
     here = Path(start if start is not None else Path.cwd()).absolute()
     directory = here
@@ -70,9 +70,9 @@ def find_lockfile(start: PathLike | None = None) -> Path:
                 return candidate
         if any((directory / marker).exists() for marker in PROJECT_MARKERS):
             break
-    searched = display_path(here)
+    searched = home_to_tilde(str(here))
     if directory != here:
-        searched += f" or the directories above it up to {display_path(directory)}"
+        searched += f" or the directories above it up to {home_to_tilde(str(directory))}"
     raise LockfileError(
         f"no envlock.yaml or envlock.toml in {searched} (create one with `envlock capture`)"
     )
@@ -112,7 +112,9 @@ def check(path: PathLike | None = None, *, warn: bool = True, env: str | None = 
     from envlock import api
 
     lockfile = Path(path) if path is not None else find_lockfile()
-    result = api.verify(lockfile, env=env, target=this_interpreter())
+    from envlock import policy
+
+    result = api.verify(lockfile, env=env, target=this_interpreter(), policy=policy.load())
     if result.ok:
         return result
     message = drift_message(result, lockfile)

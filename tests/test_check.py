@@ -1,0 +1,258 @@
+"""``envlock.check()``, as a notebook's first cell or a script's first lines would call it:
+in a child process of the interpreter running the tests, against a lockfile captured from
+that interpreter."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factory import make_venv
+from support import envlock
+
+from envlock.errors import EnvlockError, LockfileError
+from envlock.guard import EnvlockDriftError, EnvlockDriftWarning, check, find_lockfile
+
+PYTEST_VERSION = version("pytest")
+
+# What a notebook's first cell does, reporting what happened as JSON on the last line.
+SCRIPT = """\
+import json, sys, warnings
+from envlock.guard import EnvlockDriftError, check
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        result = check(**json.loads(sys.argv[1]))
+    except EnvlockDriftError as e:
+        result, error = e.result, e
+    else:
+        error = None
+print(json.dumps({
+    "ok": result.ok,
+    "environment": result.environment,
+    "warnings": [
+        {"category": w.category.__name__, "message": str(w.message),
+         "filename": w.filename, "same_result": getattr(w.message, "result", None) is result}
+        for w in caught
+    ],
+    "error": None if error is None else {
+        "type": type(error).__name__, "message": str(error), "exit_code": error.exit_code,
+        "envlock_error": isinstance(error, __import__("envlock.errors").errors.EnvlockError),
+    },
+}))
+"""
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    drop = {"VIRTUAL_ENV", "CONDA_PREFIX"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(ENVLOCK_CACHE_DIR="off")
+    env.update(extra)
+    return env
+
+
+def run_python(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=child_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def notebook(cwd: Path, environ: dict[str, str] | None = None, **kwargs: object) -> dict[str, Any]:
+    """Run ``check(**kwargs)`` as a script in ``cwd``; what happened, from its JSON."""
+    (cwd / "notebook.py").write_text(SCRIPT, encoding="utf-8")
+    done = run_python(cwd, "notebook.py", json.dumps(kwargs), env=environ)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return report
+
+
+def drift_pytest(lockfile: Path, to: str = "0.0.1") -> None:
+    text = lockfile.read_text(encoding="utf-8")
+    text, n = re.subn(r"^(\s+pytest: \{version: )[^,}]+", rf"\g<1>{to}", text, flags=re.M)
+    assert n == 1, "pytest is not in the lockfile"
+    lockfile.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
+
+
+@pytest.fixture(scope="module")
+def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("host")
+    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=child_env())
+    assert done.returncode == 0, done.stderr
+    return where / "envlock.yaml"
+
+
+@pytest.fixture
+def project(tmp_path: Path, host_lockfile: Path) -> Path:
+    shutil.copy(host_lockfile, tmp_path / "envlock.yaml")
+    return tmp_path
+
+
+def test_silent_when_the_environment_matches(project: Path) -> None:
+    # -W error: any warning at all would fail the script.
+    done = run_python(project, "-W", "error", "-c", "import envlock; envlock.check()")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    report = notebook(project)
+    assert report["ok"] is True and report["warnings"] == [] and report["error"] is None
+
+
+def test_drift_is_one_warning_naming_what_drifted(project: Path) -> None:
+    drift_pytest(project / "envlock.yaml")
+    report = notebook(project)
+    assert report["ok"] is False and report["error"] is None
+    (warning,) = report["warnings"]
+    assert warning["category"] == "EnvlockDriftWarning"
+    assert warning["same_result"] is True
+    assert Path(warning["filename"]).name == "notebook.py", "points at the caller"
+    message = warning["message"]
+    assert message.startswith("this environment does not match the lockfile\n")
+    assert "envlock.yaml [" in message
+    assert "Version changes (1)" in message
+    assert f"error   pytest: 0.0.1 -> {PYTEST_VERSION}" in message
+    assert "fix: pip install 'pytest==0.0.1'" in message
+    assert message.rstrip().endswith("drift: 1 error")
+
+
+def test_drift_warning_as_python_shows_it(project: Path) -> None:
+    drift_pytest(project / "envlock.yaml")
+    (project / "script.py").write_text("import envlock\n\nenvlock.check()\n")
+    done = run_python(project, "script.py")
+    assert done.returncode == 0 and done.stdout == ""
+    assert done.stderr.count("EnvlockDriftWarning") == 1, done.stderr
+    assert re.match(r".*script\.py:3: EnvlockDriftWarning: this environment", done.stderr)
+    assert f"pytest: 0.0.1 -> {PYTEST_VERSION}" in done.stderr
+
+
+CALLS = {
+    "package": "import envlock; envlock.check()",
+    "module": "from envlock.guard import check; check()",
+    "module first": "import envlock.guard; import envlock; envlock.check()",
+}
+
+
+@pytest.mark.parametrize("order", sorted(CALLS))
+def test_envlock_check_whatever_was_imported_first(project: Path, order: str) -> None:
+    done = run_python(project, "-W", "error", "-c", CALLS[order])
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_warn_false_raises(project: Path) -> None:
+    drift_pytest(project / "envlock.yaml")
+    report = notebook(project, warn=False)
+    assert report["warnings"] == []
+    error = report["error"]
+    assert isinstance(error, dict)
+    assert error["type"] == "EnvlockDriftError" and error["envlock_error"] is True
+    assert error["exit_code"] == 1
+    assert f"pytest: 0.0.1 -> {PYTEST_VERSION}" in error["message"]
+    assert issubclass(EnvlockDriftError, EnvlockError)
+    assert issubclass(EnvlockDriftWarning, UserWarning)
+
+
+def test_checks_the_running_interpreter_whatever_virtual_env_says(
+    project: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    make_venv(other)  # an empty venv: no pytest, no envlock
+    env = child_env(VIRTUAL_ENV=str(other))
+    # `envlock verify` checks the active environment, which has drifted ...
+    done = envlock("verify", cwd=project, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "pytest" in done.stdout
+    # ... check() checks the interpreter it runs in.
+    report = notebook(project, environ=env)
+    assert report["ok"] is True and report["warnings"] == []
+
+
+def test_finds_the_lockfile_walking_up_to_the_project_root(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    deep = project / "notebooks" / "2024"
+    deep.mkdir(parents=True)
+    assert notebook(deep)["ok"] is True
+    drift_pytest(project / "envlock.yaml")
+    assert len(notebook(deep)["warnings"]) == 1
+
+
+def test_toml_lockfile_and_explicit_path(project: Path) -> None:
+    from envlock import lockfile
+
+    lockfile.dump(lockfile.load(project / "envlock.yaml"), project / "envlock.toml")
+    (project / "envlock.yaml").rename(project / "other.yaml")
+    assert notebook(project)["ok"] is True  # envlock.toml, found by default
+    drift_pytest(project / "other.yaml")
+    report = notebook(project, path="other.yaml")
+    assert report["ok"] is False and len(report["warnings"]) == 1
+
+
+def test_env_chooses_the_lockfile_environment(project: Path, host_lockfile: Path) -> None:
+    from envlock import lockfile
+
+    name = next(iter(lockfile.load(host_lockfile).environments))
+    assert notebook(project, env=name)["environment"] == name
+    (project / "notebook.py").write_text("from envlock.guard import check\ncheck(env='nope')\n")
+    done = run_python(project, "notebook.py")
+    assert done.returncode == 1
+    assert "envlock.errors.UsageError: no environment 'nope' in the lockfile" in done.stderr
+
+
+def test_find_lockfile(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (tmp_path / "envlock.yaml").write_text("")  # above the repository: never found
+    with pytest.raises(LockfileError, match=r"^no envlock\.yaml or envlock\.toml in .*b or the"):
+        find_lockfile(root / "a" / "b")
+    (root / "envlock.toml").write_text("")
+    assert find_lockfile(root / "a" / "b") == root / "envlock.toml"
+    (root / "envlock.yaml").write_text("")
+    assert find_lockfile(root / "a" / "b") == root / "envlock.yaml"  # YAML first
+    (root / "a" / "envlock.toml").write_text("")
+    assert find_lockfile(root / "a" / "b") == root / "a" / "envlock.toml"  # nearest first
+    (root / "a" / "b" / "pyproject.toml").write_text("")
+    with pytest.raises(LockfileError, match=r"create one with `envlock capture`"):
+        find_lockfile(root / "a" / "b")  # a pyproject.toml marks the project's root
+
+
+def test_missing_lockfile_raises_whatever_warn_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for warn in (True, False):
+        with pytest.raises(LockfileError, match=r"no envlock\.yaml or envlock\.toml"):
+            check(warn=warn)
+    with pytest.raises(LockfileError, match=r"missing\.yaml: no such lockfile"):
+        check("missing.yaml")
+
+
+def test_importing_check_imports_nothing_heavy() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import envlock.guard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "envlock.guard" in modules
+    assert not modules & {"envlock.api", "yaml", "envlock.lockfile", "envlock.target"}

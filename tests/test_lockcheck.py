@@ -1,0 +1,222 @@
+"""The pre-commit hooks in ``.pre-commit-hooks.yaml``, and ``python -m envlock.lockcheck``
+(the ``envlock-check-lockfile`` hook), run as pre-commit runs them: each hook's entry as a
+command, on real lockfiles captured from the interpreter running the tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+import yaml
+from support import envlock
+
+from envlock import lockcheck, lockfile
+
+HOOKS_FILE = Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml"
+PYTEST_VERSION = version("pytest")
+
+
+def child_env() -> dict[str, str]:
+    """No active environment: ``envlock verify`` then checks the interpreter running it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env.update(ENVLOCK_CACHE_DIR="off")
+    return env
+
+
+def hooks() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load(HOOKS_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, list)
+    return {hook["id"]: hook for hook in data}
+
+
+def run_hook(hook_id: str, cwd: Path, *filenames: str) -> subprocess.CompletedProcess[str]:
+    """The hook's ``entry`` (plus ``args`` and the file names when it takes them), with the
+    ``envlock`` and ``python`` on the PATH being this interpreter's."""
+    hook = hooks()[hook_id]
+    cmd = shlex.split(hook["entry"]) + list(hook.get("args", []))
+    if cmd[0] == "envlock":
+        cmd[:1] = [sys.executable, "-m", "envlock"]
+    elif cmd[0] == "python":
+        cmd[0] = sys.executable
+    if hook.get("pass_filenames", True):
+        cmd.extend(filenames)
+    return subprocess.run(
+        cmd, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=300
+    )
+
+
+def lockcheck_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envlock.lockcheck", *args],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
+
+
+@pytest.fixture(scope="module")
+def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("host")
+    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=child_env())
+    assert done.returncode == 0, done.stderr
+    return where / "envlock.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, host_lockfile: Path) -> Path:
+    """A checkout with the committed lockfile (YAML) and its TOML twin."""
+    shutil.copy(host_lockfile, tmp_path / "envlock.yaml")
+    lockfile.dump(lockfile.load(host_lockfile), tmp_path / "envlock.toml")
+    return tmp_path
+
+
+# .pre-commit-hooks.yaml ----------------------------------------------------------------------
+
+
+def test_hooks_file_declares_both_hooks() -> None:
+    found = hooks()
+    assert set(found) == {"envlock-verify", "envlock-check-lockfile"}
+    verify = found["envlock-verify"]
+    assert verify["entry"] == "envlock verify"
+    assert verify["language"] == "system"
+    assert verify["pass_filenames"] is False and verify["always_run"] is True
+    check = found["envlock-check-lockfile"]
+    assert check["entry"] == "python -m envlock.lockcheck"
+    assert check["language"] == "system"
+    assert check.get("pass_filenames", True) is True
+    for hook in found.values():
+        assert hook["name"] and hook["description"]
+
+
+@pytest.mark.parametrize(
+    ("name", "selected"),
+    [
+        ("envlock.yaml", True),
+        ("envlock.toml", True),
+        ("envlock.yml", False),
+        ("sub/envlock.yaml", False),
+        ("myenvlock.yaml", False),
+        ("envlock.yaml.bak", False),
+    ],
+)
+def test_check_lockfile_hook_selects_the_lockfiles(name: str, selected: bool) -> None:
+    pattern = hooks()["envlock-check-lockfile"]["files"]
+    assert bool(re.search(pattern, name)) is selected  # pre-commit uses re.search
+
+
+def test_verify_hook_passes_on_a_matching_environment_and_fails_on_drift(repo: Path) -> None:
+    done = run_hook("envlock-verify", repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.match(r"envlock\.yaml \[[\w.-]+\]: \d+ packages checked: matches", done.stdout)
+    text = (repo / "envlock.yaml").read_text(encoding="utf-8")
+    text, n = re.subn(r"^(\s+pytest: \{version: )[^,}]+", r"\g<1>0.0.1", text, flags=re.M)
+    assert n == 1
+    (repo / "envlock.yaml").write_text(text, encoding="utf-8")
+    done = run_hook("envlock-verify", repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"pytest: 0.0.1 -> {PYTEST_VERSION}" in done.stdout
+
+
+def test_check_lockfile_hook_passes_canonical_lockfiles(repo: Path) -> None:
+    done = run_hook("envlock-check-lockfile", repo, "envlock.yaml", "envlock.toml")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+# python -m envlock.lockcheck -----------------------------------------------------------------
+
+
+def reformat_yaml(path: Path) -> None:
+    """The same data as another tool writes it: keys sorted, block style, no header, and a
+    blank line before each top-level key."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
+    path.write_text(re.sub(r"\n(?=\S)", "\n\n", text), encoding="utf-8")
+
+
+def reformat_toml(path: Path) -> None:
+    data = lockfile.parse(path.read_text(encoding="utf-8"), "toml")
+    path.write_text("# edited by hand\n\n" + tomli_w.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "reformat"), [("envlock.yaml", reformat_yaml),
+                                                ("envlock.toml", reformat_toml)])  # fmt: skip
+def test_reformatted_lockfile_fails_then_fix_restores_it(
+    repo: Path, name: str, reformat: Any
+) -> None:
+    path = repo / name
+    canonical = path.read_bytes()
+    reformat(path)
+    edited = path.read_bytes()
+    assert edited != canonical
+    assert lockfile.load(path) == lockfile.load(repo / "envlock.yaml"), "same data"
+
+    done = run_hook("envlock-check-lockfile", repo, name)
+    assert done.returncode == 1
+    assert done.stdout == (
+        f"{name}: not canonically formatted "
+        f"(run envlock capture, or python -m envlock.lockcheck --fix {name})\n"
+    )
+    assert path.read_bytes() == edited, "checking never writes"
+
+    path.chmod(0o640)
+    done = lockcheck_cli(repo, "--fix", name)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == f"{name}: rewritten in canonical format\n"
+    assert path.read_bytes() == canonical, "--fix writes what envlock capture wrote"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 or os.name == "nt"
+    assert not [p for p in repo.iterdir() if p.name.endswith(".tmp")], "atomic: no leftovers"
+
+    done = run_hook("envlock-check-lockfile", repo, name)
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_invalid_lockfiles_exit_2_with_one_line_each(repo: Path) -> None:
+    (repo / "bad.yaml").write_text("environments: [\n", encoding="utf-8")
+    (repo / "bad.toml").write_text("version = 99\n[environments]\n", encoding="utf-8")
+    reformat_yaml(repo / "envlock.yaml")
+    names = ["bad.yaml", "envlock.yaml", "bad.toml", "missing.yaml", "envlock.toml"]
+    done = lockcheck_cli(repo, *names)
+    assert done.returncode == 2, "invalid beats not canonical"
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4, done.stdout
+    assert lines[0].startswith("bad.yaml: not valid YAML at line ")
+    assert lines[1].startswith("envlock.yaml: not canonically formatted")
+    assert lines[2].startswith("bad.toml: ") and "version" in lines[2]
+    assert lines[3] == "missing.yaml: no such lockfile (create it with `envlock capture`)"
+    # --fix rewrites what it can and still fails on the invalid ones.
+    done = lockcheck_cli(repo, "--fix", *names)
+    assert done.returncode == 2
+    assert "envlock.yaml: rewritten in canonical format" in done.stdout.splitlines()
+    assert lockcheck_cli(repo, "envlock.yaml", "envlock.toml").returncode == 0
+
+
+def test_main_in_process(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    assert lockcheck.main([]) == 0
+    assert lockcheck.main(["envlock.yaml", "envlock.toml"]) == 0
+    assert capsys.readouterr().out == ""
+    reformat_toml(repo / "envlock.toml")
+    assert lockcheck.main(["envlock.yaml", "envlock.toml"]) == 1
+    assert lockcheck.main(["--fix", "envlock.toml"]) == 0
+    assert lockcheck.main(["envlock.toml"]) == 0
+    assert lockcheck.main(["--no-such-option"]) == 2
+    assert "usage: python -m envlock.lockcheck" in capsys.readouterr().err
