@@ -15,10 +15,12 @@ from envlock.compare import compare
 from envlock.errors import UsageError
 from envlock.findings import ERROR, Finding
 from envlock.model import Environment, Lockfile
+from envlock.nativemodel import CUDA_COMPONENTS
 from envlock.variables import VARIABLES
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Union
 
     from envlock.conda import CondaPrefix
@@ -35,7 +37,7 @@ def capture(
     prefix: str | None = None,
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
-    runtime: bool = True,
+    runtime: bool | Collection[str] = True,
     variables: tuple[str, ...] = (),
 ) -> Environment:
     """Snapshot an environment: the active one by default (see :func:`envlock.target.resolve`).
@@ -43,6 +45,7 @@ def capture(
     ``base_dir`` is the directory local paths are recorded relative to (the lockfile's).
     ``runtime=False`` skips the child processes that import numpy and ask the CUDA
     libraries: the BLAS section then holds static hints only, and CUDA is not recorded.
+    ``runtime`` may also name the probes to run (``{"blas"}``, ``{"cuda"}``).
     """
     if target is None:
         target = _target.resolve(python=python, prefix=prefix)
@@ -58,7 +61,15 @@ def capture(
 
         conda_side = conda.read_prefix(Path(payload["prefix"]))
     env = snapshot.from_payload(payload, base.absolute(), target.method, conda_side)
-    return _with_native(env, target, payload.get("prefix"), conda_side, runtime)
+    if isinstance(runtime, bool):
+        probes = RUNTIME_PROBES if runtime else frozenset()
+    else:
+        probes = frozenset(runtime)
+    return _with_native(env, target, payload.get("prefix"), conda_side, probes)
+
+
+RUNTIME_PROBES = frozenset({"blas", "cuda"})
+_BLAS_USERS = frozenset({"numpy", "scipy"})
 
 
 def _with_native(
@@ -66,23 +77,37 @@ def _with_native(
     target: _target.Target,
     prefix: str | None,
     conda_side: CondaPrefix | None,
-    runtime: bool,
+    probes: frozenset[str],
 ) -> Environment:
     from envlock import blas_static, nativesnap
     from envlock import runtime as _runtime
 
     records = [(r.name, r.version, r.build) for r in conda_side.records] if conda_side else None
     hints = blas_static.static_hints(Path(prefix), records) if prefix else []
-    if target.method == "static" or not runtime:
+    if target.method == "static":
+        probes = frozenset()
+    installed = {p.name for p in env.packages}
+    if env.conda is not None:
+        installed |= {p.name for p in env.conda.packages}
+    run_blas = "blas" in probes and bool(installed & _BLAS_USERS)
+    if not run_blas and "cuda" not in probes:
+        if "blas" in probes:  # measured: there is nothing that would load a BLAS
+            return replace(env, blas=nativesnap.blas_section({}, hints, ["numpy is not installed"]))
         why = "files only: nothing was run" if target.method == "static" else "numpy not imported"
         return replace(env, blas=nativesnap.blas_section(None, hints, [why]))
     python = target.python or Path(sys.executable)
-    blas, cuda, notes = _runtime.probe(python, prefix or sys.prefix)
+    blas, cuda, notes = _runtime.probe(
+        python, prefix or sys.prefix, blas=run_blas, cuda="cuda" in probes
+    )
+    if run_blas:
+        blas_section = nativesnap.blas_section(blas, hints, notes)
+    elif "blas" in probes:
+        blas_section = nativesnap.blas_section({}, hints, ["numpy is not installed"])
+    else:
+        blas_section = nativesnap.blas_section(None, hints, ["numpy not imported"])
     return replace(
         env,
-        blas=nativesnap.blas_section(blas, hints, notes)
-        if blas is not None
-        else nativesnap.blas_section(None, hints, notes),
+        blas=blas_section,
         cuda=nativesnap.cuda_section(cuda) if cuda is not None else None,
         warnings=(*env.warnings, *notes),
     )
@@ -128,12 +153,18 @@ def dump(lock: Lockfile, path: PathLike, fmt: str | None = None) -> None:
     _lockfile.dump(lock, path, fmt)
 
 
-def needs_runtime(lock: Lockfile) -> bool:
-    """Whether any environment of ``lock`` has facts that only the runtime probes measure."""
-    return any(
-        (env.blas is not None and env.blas.method == "runtime") or env.cuda is not None
-        for env in lock.environments.values()
-    )
+def needs_runtime(lock: Lockfile) -> frozenset[str]:
+    """The runtime probes whose facts ``lock`` has, so that verify runs only those: BLAS when
+    a runtime capture saw numpy, CUDA when some component or GPU was found."""
+    probes = set()
+    for env in lock.environments.values():
+        blas = env.blas
+        if blas is not None and blas.method == "runtime" and (blas.libraries or blas.imported):
+            probes.add("blas")
+        cuda = env.cuda
+        if cuda is not None and (cuda.gpus or any(cuda.component(n) for n in CUDA_COMPONENTS)):
+            probes.add("cuda")
+    return frozenset(probes)
 
 
 def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
@@ -194,7 +225,7 @@ def verify(
     live: Environment | None = None,
     base_dir: PathLike | None = None,
     target: _target.Target | None = None,
-    runtime: bool | None = None,
+    runtime: bool | Collection[str] | None = None,
     policy: Policy | None = None,
 ) -> Result:
     """Compare a live environment (the active one by default) with a lockfile.

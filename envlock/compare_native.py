@@ -51,8 +51,8 @@ def _vendors(libs: list[BlasLibrary]) -> str:
 
 
 def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
-    if exp.method != "runtime":
-        return
+    if exp.method != "runtime" or not (exp.libraries or exp.imported):
+        return  # nothing was measured at capture (numpy was not installed)
     if act.method != "runtime":
         yield Finding(
             "blas",

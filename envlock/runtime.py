@@ -39,9 +39,10 @@ def _threadpoolctl_copy(tmp: Path) -> str | None:
 
 
 def probe(
-    python: Path, prefix: str
+    python: Path, prefix: str, *, blas: bool = True, cuda: bool = True
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[str]]:
-    """(BLAS payload, CUDA payload, notes) for the environment of ``python``."""
+    """(BLAS payload, CUDA payload, notes) for the environment of ``python``; a probe not
+    asked for gives ``None``."""
     from envlock import _blas_probe, _cuda_probe
 
     notes: list[str] = []
@@ -55,6 +56,10 @@ def probe(
             "blas": (Path(_blas_probe.__file__), blas_args),
             "cuda": (Path(_cuda_probe.__file__), {"prefix": prefix}),
         }
+        if not blas:
+            del jobs["blas"]
+        if not cuda:
+            del jobs["cuda"]
         running = {}
         for name, (script, args) in jobs.items():
             marker = new_marker()

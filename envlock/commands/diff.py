@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         say(args, where.describe())
         live = api.capture(
             target=where,
-            runtime=not args.no_runtime and api.needs_runtime(lock_a),
+            runtime=frozenset() if args.no_runtime else api.needs_runtime(lock_a),
             variables=policy.variables,
         )
         name_a = args.env or api.select(lock_a, live)

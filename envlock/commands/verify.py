@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
-    runtime = not args.no_runtime and api.needs_runtime(lock) and where.method != "static"
-    if runtime:
+    static = args.no_runtime or where.method == "static"
+    runtime = frozenset() if static else api.needs_runtime(lock)
+    if "blas" in runtime:
         say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
     live = api.capture(
         target=where,
