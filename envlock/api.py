@@ -80,7 +80,6 @@ def _with_native(
     probes: frozenset[str],
 ) -> Environment:
     from envlock import blas_static, nativesnap
-    from envlock import runtime as _runtime
 
     records = [(r.name, r.version, r.build) for r in conda_side.records] if conda_side else None
     hints = blas_static.static_hints(Path(prefix), records) if prefix else []
@@ -95,6 +94,8 @@ def _with_native(
             return replace(env, blas=nativesnap.blas_section({}, hints, ["numpy is not installed"]))
         why = "files only: nothing was run" if target.method == "static" else "numpy not imported"
         return replace(env, blas=nativesnap.blas_section(None, hints, [why]))
+    from envlock import runtime as _runtime
+
     python = target.python or Path(sys.executable)
     blas, cuda, notes = _runtime.probe(
         python, prefix or sys.prefix, blas=run_blas, cuda="cuda" in probes

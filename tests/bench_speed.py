@@ -231,6 +231,15 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                     (0, 1),
                 )
             )
+            # The comparison the design sets against uv: verify without the runtime probes
+            # (which start child processes to load numpy's BLAS and the CUDA libraries).
+            benches.append(
+                Bench(
+                    "VENVPY -m envlock verify --no-runtime",
+                    [str(python), "-m", "envlock", "verify", "--no-runtime", str(lock)],
+                    (0, 1),
+                )
+            )
         else:
             print("note: the venv cannot import envlock: no in-process row (try --inside)")
     if query(python, "import pip", work, env).returncode == 0:
