@@ -1,6 +1,7 @@
 """The pre-commit hooks in ``.pre-commit-hooks.yaml``, and ``python -m envlock.lockcheck``
 (the ``envlock-check-lockfile`` hook), run as pre-commit runs them: each hook's entry as a
-command, on real lockfiles captured from the interpreter running the tests."""
+command, on real lockfiles captured from the interpreter running the tests.
+``test_precommit_tryrepo.py`` runs them through pre-commit itself (``pre-commit try-repo``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The pytest plugin, run as users run it: ``python -m pytest --envlock`` in a child process
-on a small test project, against a lockfile captured from the interpreter that runs pytest."""
+on a small test project, against a lockfile captured from the interpreter that runs pytest.
+``test_pytest_plugin_pytester.py`` runs it with pytest's own ``pytester``."""
 
 from __future__ import annotations
 

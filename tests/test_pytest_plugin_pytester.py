@@ -73,8 +73,6 @@ def project(
         monkeypatch.setenv("HOME", home)
     monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    for name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-        monkeypatch.delenv(name, raising=False)
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(test_example=TESTS)
     (pytester.path / "envlock.yaml").write_text(text, encoding="utf-8")
