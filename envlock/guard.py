@@ -59,9 +59,13 @@ def find_lockfile(start: PathLike | None = None) -> Path:
     """``envlock.yaml``, else ``envlock.toml``, in ``start`` (the working directory) or the
     nearest directory above it; the search stops at the filesystem root or at the first
     directory holding ``.git`` or ``pyproject.toml`` (the project's root)."""
+    from envlock import policy
     from envlock.redact import home_to_tilde
 
     here = Path(start if start is not None else Path.cwd()).absolute()
+    configured = policy.load(here).lockfile_path()  # [tool.envlock] lockfile
+    if configured is not None:
+        return configured
     directory = here
     for directory in (here, *here.parents):
         for name in LOCKFILE_NAMES:

@@ -54,7 +54,13 @@ class Policy:
     fail_on: str = ERROR
     severity: Mapping[str, str] = field(default_factory=dict)
     package_severity: Mapping[str, str] = field(default_factory=dict)
-    source: str | None = None  # the pyproject.toml it came from
+    source: str | None = None  # the pyproject.toml it came from, as shown
+    directory: Path | None = None  # its directory: ``lockfile`` is relative to it
+
+    def lockfile_path(self) -> Path | None:
+        if not self.lockfile:
+            return None
+        return (self.directory or Path.cwd()) / self.lockfile
 
     def with_flags(
         self, ignore: Iterable[str] = (), strict: bool = False, fail_on: str | None = None
@@ -130,7 +136,7 @@ def load(start: Path | None = None) -> Policy:
     table = data.get("tool", {}).get("envlock")
     if table is None:
         return Policy()
-    return from_table(table, shown)
+    return replace(from_table(table, shown), directory=path.parent)
 
 
 def _display(path: Path) -> str:

@@ -120,6 +120,15 @@ def _lockfile(config: pytest.Config) -> Path | None:
     if value:
         return config.invocation_params.dir / os.path.expanduser(value)
     root = config.rootpath
+    from envlock import policy
+    from envlock.errors import EnvlockError
+
+    try:
+        configured = policy.load(Path(str(root))).lockfile_path()  # [tool.envlock] lockfile
+    except EnvlockError as e:
+        raise pytest.UsageError(f"envlock: {e}") from None
+    if configured is not None:
+        return configured
     if not (root / "envlock.yaml").exists() and (root / "envlock.toml").exists():
         return root / "envlock.toml"
     return root / "envlock.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from factory import build_wheel, make_venv, pip_install
-from support import envlock
+from support import envlock, validate
 
 from envlock.errors import UsageError
 from envlock.policy import from_table
@@ -109,3 +109,18 @@ def test_invalid_policy_names_the_key(tmp_path: Path) -> None:
 def test_policy_errors(table: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         from_table(table, "pyproject.toml")
+
+
+def test_policy_lockfile_is_the_default_everywhere(tmp_path: Path, venv: Path) -> None:
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.envlock]\nlockfile = "locks/env.yaml"\n')
+    sub = tmp_path / "src"
+    sub.mkdir()
+    done = envlock("capture", "--no-runtime", "--python", str(venv), cwd=sub, env=_env())
+    assert done.returncode == 0, done.stderr
+    validate(tmp_path / "locks" / "env.yaml")
+    done = envlock("verify", "--no-runtime", "--python", str(venv), cwd=sub, env=_env())
+    assert done.returncode == 0 and "env.yaml" in done.stdout
+    from envlock.guard import find_lockfile
+
+    assert find_lockfile(sub) == tmp_path / "locks" / "env.yaml"

@@ -45,8 +45,9 @@ def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | No
     only it exists; else envlock.yaml."""
     if given:
         return Path(given)
-    if policy is not None and policy.lockfile:
-        return Path(policy.lockfile)
+    configured = policy.lockfile_path() if policy is not None else None
+    if configured is not None:
+        return configured
     if fmt == "toml" or (not Path(DEFAULT_LOCKFILE).exists() and Path("envlock.toml").exists()):
         return Path("envlock.toml")
     return Path(DEFAULT_LOCKFILE)
