@@ -131,22 +131,33 @@ def _is_library(name: str) -> bool:
     return bool(_LIB_SUFFIX.search(name)) or ".so." in name
 
 
+_BUNDLERS = ("numpy", "scipy", "blas", "lapack", "mkl")  # who bundles a BLAS in .dylibs / .libs
+
+
 def _library_dirs(site: Path) -> list[tuple[Path, str]]:
-    """(directory, owning distribution or package) of every place wheels bundle libraries."""
+    """(directory, owning distribution or package) of every place wheels bundle libraries.
+
+    One directory listing (``scandir`` knows what is a directory without a ``stat``); the
+    inner ``.dylibs`` / ``.libs`` folders are looked for only in the packages that bundle a
+    BLAS, so the cost does not grow with every package of a large environment.
+    """
     found: list[tuple[Path, str]] = []
     try:
-        children = sorted(site.iterdir())
+        with os.scandir(site) as entries:
+            children = sorted((e.name, e.is_dir()) for e in entries)
     except OSError:
         return found
-    for child in children:
-        if not child.is_dir():
+    for name, is_dir in children:
+        if not is_dir:
             continue
-        name = child.name
+        child = site / name
         if name.endswith(".libs"):  # auditwheel / delvewheel: numpy.libs, scipy.libs
             found.append((child, name[: -len(".libs")]))
         elif name in ("scipy_openblas32", "scipy_openblas64"):
             found.append((child / "lib", name))
-        elif not name.endswith((".dist-info", ".egg-info", ".data")) and name != "__pycache__":
+        elif any(word in name.lower() for word in _BUNDLERS) and not name.endswith(
+            (".dist-info", ".egg-info", ".data")
+        ):
             for sub in (".dylibs", ".libs"):  # delocate; older Windows numpy
                 if (child / sub).is_dir():
                     found.append((child / sub, name))
