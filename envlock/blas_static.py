@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 
 from envlock._blas_probe import vendor_for_directory, vendor_for_filename
-from envlock.static import site_packages
+from envlock.static import pyvenv_cfg, site_packages
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -201,25 +201,12 @@ def wheel_hints(prefix: Path, sites: list[Path]) -> list[Hint]:
     return sorted(hints, key=lambda h: str(h["file"]))
 
 
-def _pyvenv_cfg(prefix: Path) -> dict[str, str]:
-    try:
-        text = (prefix / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return {}
-    cfg = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            cfg[key.strip().lower()] = value.strip()
-    return cfg
-
-
 def _import_path(prefix: Path, sites: list[Path], root: Path) -> list[Path]:
     """The site directories in the order the environment's Python searches them: its own,
     then its base environment's when a venv includes the system site-packages, with the
     Debian layout's ``/usr/local/lib/pythonX.Y/dist-packages`` and
     ``/usr/lib/python3/dist-packages`` when that base (or the prefix) is the system's."""
-    cfg = _pyvenv_cfg(prefix)
+    cfg = pyvenv_cfg(prefix)
     system_prefix = root / "usr"
     base: Path | None = None
     path = list(sites)

@@ -35,7 +35,7 @@ def site_packages(prefix: Path) -> list[Path]:
     return found
 
 
-def _pyvenv_cfg(prefix: Path) -> dict[str, str]:
+def pyvenv_cfg(prefix: Path) -> dict[str, str]:
     try:
         text = (prefix / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -49,7 +49,7 @@ def _pyvenv_cfg(prefix: Path) -> dict[str, str]:
 
 
 def _python_facts(prefix: Path, sites: list[Path]) -> dict[str, Any]:
-    cfg = _pyvenv_cfg(prefix)
+    cfg = pyvenv_cfg(prefix)
     facts: dict[str, Any] = {}
     version = re.match(r"\d+\.\d+(\.\d+)?", cfg.get("version_info") or cfg.get("version") or "")
     if version:

@@ -88,24 +88,6 @@ def the(libraries: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_probe_imports_only_the_standard_library() -> None:
-    tree = ast.parse(PROBE.read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative imports in the probe"
-            imported.add((node.module or "").split(".")[0])
-    imported.discard("threadpoolctl")  # optional, imported under try
-    stdlib = set(sys.stdlib_module_names)
-    assert imported and imported <= stdlib, imported - stdlib
-
-
-def test_probe_keeps_python_38_syntax() -> None:
-    ast.parse(PROBE.read_text(), feature_version=(3, 8))
-
-
 def test_static_hints_import_only_envlock_and_the_standard_library() -> None:
     tree = ast.parse(Path(blas_static.__file__).read_text())
     modules = {
