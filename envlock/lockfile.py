@@ -70,7 +70,12 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     return lock
 
 
+MAX_FLOW_DEPTH = 64
+
+
 def parse(text: str, fmt: str) -> Any:
+    """The data of a lockfile's text; :class:`LockfileError` for anything else, whatever the
+    input (hostile input included)."""
     if fmt == "toml":
         if sys.version_info >= (3, 11):
             import tomllib
@@ -80,9 +85,13 @@ def parse(text: str, fmt: str) -> Any:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise LockfileError(f"not valid TOML: {e}") from None
+        except (RecursionError, ValueError, UnicodeError) as e:
+            raise LockfileError(f"not valid TOML: {type(e).__name__}") from None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise LockfileError(f"YAML nested more than {MAX_FLOW_DEPTH} levels deep")
+    loader = _strict_loader()
     try:
         if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, loader)):
             raise LockfileError("YAML aliases are not allowed in a lockfile")
@@ -92,6 +101,63 @@ def parse(text: str, fmt: str) -> Any:
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or type(e).__name__
         raise LockfileError(f"not valid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise LockfileError("YAML nested too deeply") from None
+
+
+def _flow_depth(text: str) -> int:
+    """How deep ``[`` / ``{`` nest (an over-estimate inside quoted strings, which is safe):
+    checked before the C parser sees the text, as it can crash on very deep nesting."""
+    import re
+
+    depth = deepest = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_LOADER: Any = None
+
+
+def _strict_loader() -> Any:
+    """The safe loader, stricter: string keys only, no duplicate keys (PyYAML keeps the last
+    silently), and only JSON's types (no dates, ``!!binary``, ``!!set``)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc,valid-type]
+            pass
+
+        def mapping(loader: Any, node: Any) -> dict[str, Any]:
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag != "tag:yaml.org,2002:str":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "keys must be strings (quote it)", key_node.start_mark
+                    )
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+            value: dict[str, Any] = loader.construct_mapping(node, deep=True)
+            return value
+
+        def reject(loader: Any, node: Any) -> None:
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {kind} value is not allowed (quote it)", node.start_mark
+            )
+
+        Loader.add_constructor("tag:yaml.org,2002:map", mapping)
+        for tag in ("timestamp", "binary", "set", "omap", "pairs"):
+            Loader.add_constructor(f"tag:yaml.org,2002:{tag}", reject)
+        _LOADER = Loader
+    return _LOADER
 
 
 class _FlowMap(dict):  # type: ignore[type-arg]

@@ -120,6 +120,21 @@ BAD = {
         "YAML aliases are not allowed",
     ),
     "binary.yaml": (b"\xff\xfe\x00".decode("latin-1"), "not UTF-8"),
+    "duplicate-key.yaml": (
+        "version: 1\nenvironments: {}\nenvironments: {a: 1}\n",
+        "duplicate key 'environments'",
+    ),
+    "number-key.yaml": ("version: 1\n1.5: x\nenvironments: {}\n", "keys must be strings"),
+    "date.yaml": ("version: 1\nenvironments:\n  a: {captured_at: 2024-01-01}\n", "a timestamp"),
+    "binary-tag.yaml": ("version: 1\nx: !!binary aGk=\nenvironments: {}\n", "a binary value"),
+    "two-documents.yaml": ("version: 1\n---\nversion: 1\n", "not valid YAML"),
+    "deep.yaml": ("version: " + "[" * 10000 + "]" * 10000 + "\n", "nested more than 64"),
+    "float-version.yaml": (
+        "version: 1\nenvironments:\n  a:\n    method: probe\n    packages:\n"
+        "      numpy: {version: 3.10}\n",
+        "a number where a string belongs",
+    ),
+    "deep-toml.toml": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML"),
 }
 
 
