@@ -43,3 +43,20 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"the shared corpus is absent ({CORPUS})")
     return CORPUS
+
+
+@pytest.fixture
+def no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
+
+
+@pytest.fixture(scope="session")
+def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``envlock capture`` of the interpreter running these tests (and their children).
+    Tests copy it before changing it."""
+    from support import envlock, host_env
+
+    where = tmp_path_factory.mktemp("host")
+    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=host_env())
+    assert done.returncode == 0, done.stderr
+    return where / "envlock.yaml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,20 @@ def validate(path: Path) -> Any:
     data = lockfile.parse(path.read_text(encoding="utf-8"), lockfile.format_for(path))
     schema.validate(data)
     return data
+
+
+def host_env(**extra: str) -> dict[str, str]:
+    """The caller's environment with no active environment (so envlock checks the interpreter
+    it runs in) and no lockfile cache under ~/.cache."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env.update(ENVLOCK_CACHE_DIR="off")
+    env.update(extra)
+    return env
+
+
+def drift_pytest(lockfile: Path, to: str = "0.0.1") -> None:
+    """Record another pytest version in ``lockfile`` (still a valid, canonical lockfile)."""
+    text = lockfile.read_text(encoding="utf-8")
+    text, n = re.subn(r"^(\s+pytest: \{version: )[^,}]+", rf"\g<1>{to}", text, flags=re.M)
+    assert n == 1, "pytest is not in the lockfile"
+    lockfile.write_text(text, encoding="utf-8")

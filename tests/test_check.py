@@ -5,7 +5,6 @@ that interpreter."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 from factory import make_venv
-from support import envlock
+from support import drift_pytest, envlock, host_env
 
 from envlock.errors import EnvlockError, LockfileError
 from envlock.guard import EnvlockDriftError, EnvlockDriftWarning, check, find_lockfile
@@ -52,12 +51,7 @@ print(json.dumps({
 """
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    drop = {"VIRTUAL_ENV", "CONDA_PREFIX"}
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(ENVLOCK_CACHE_DIR="off")
-    env.update(extra)
-    return env
+child_env = host_env
 
 
 def run_python(
@@ -83,24 +77,7 @@ def notebook(cwd: Path, environ: dict[str, str] | None = None, **kwargs: object)
     return report
 
 
-def drift_pytest(lockfile: Path, to: str = "0.0.1") -> None:
-    text = lockfile.read_text(encoding="utf-8")
-    text, n = re.subn(r"^(\s+pytest: \{version: )[^,}]+", rf"\g<1>{to}", text, flags=re.M)
-    assert n == 1, "pytest is not in the lockfile"
-    lockfile.write_text(text, encoding="utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
-
-
-@pytest.fixture(scope="module")
-def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("host")
-    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=child_env())
-    assert done.returncode == 0, done.stderr
-    return where / "envlock.yaml"
+pytestmark = pytest.mark.usefixtures("no_lockfile_cache")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import tomli_w
 import yaml
-from support import envlock
+from support import host_env
 
 from envlock import lockcheck, lockfile
 
@@ -27,11 +27,7 @@ HOOKS_FILE = Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml"
 PYTEST_VERSION = version("pytest")
 
 
-def child_env() -> dict[str, str]:
-    """No active environment: ``envlock verify`` then checks the interpreter running it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
-    env.update(ENVLOCK_CACHE_DIR="off")
-    return env
+child_env = host_env
 
 
 def hooks() -> dict[str, dict[str, Any]]:
@@ -67,17 +63,7 @@ def lockcheck_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(autouse=True)
-def _no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
-
-
-@pytest.fixture(scope="module")
-def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("host")
-    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=child_env())
-    assert done.returncode == 0, done.stderr
-    return where / "envlock.yaml"
+pytestmark = pytest.mark.usefixtures("no_lockfile_cache")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from support import envlock
+from support import drift_pytest, envlock, host_env
 
 PYTEST_VERSION = version("pytest")
 TRIVIAL_TEST = """\
@@ -31,9 +31,9 @@ def test_trivial():
 def child_env(**extra: str) -> dict[str, str]:
     """The caller's environment with no active environment and no pytest settings; plugin
     autoloading off, so that ``-p envlock.pytest_plugin`` is the one way the plugin loads."""
-    drop = {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PY_COLORS"}
-    env = {k: v for k, v in os.environ.items() if k not in drop and k != "FORCE_COLOR"}
-    env.update(ENVLOCK_CACHE_DIR="off", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env = host_env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PY_COLORS", "FORCE_COLOR"):
+        env.pop(name, None)
     env.update(extra)
     return env
 
@@ -52,26 +52,7 @@ def run_pytest(
     )
 
 
-def drift_pytest(lockfile: Path, to: str = "0.0.1") -> None:
-    """Record another pytest version in ``lockfile`` (still a valid, canonical lockfile)."""
-    text = lockfile.read_text(encoding="utf-8")
-    text, n = re.subn(r"^(\s+pytest: \{version: )[^,}]+", rf"\g<1>{to}", text, flags=re.M)
-    assert n == 1, "pytest is not in the lockfile"
-    lockfile.write_text(text, encoding="utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
-
-
-@pytest.fixture(scope="module")
-def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``envlock capture`` of the interpreter running these tests (and their children)."""
-    where = tmp_path_factory.mktemp("host")
-    done = envlock("capture", "-q", "envlock.yaml", cwd=where, env=child_env())
-    assert done.returncode == 0, done.stderr
-    return where / "envlock.yaml"
+pytestmark = pytest.mark.usefixtures("no_lockfile_cache")
 
 
 @pytest.fixture
