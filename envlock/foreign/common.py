@@ -1,0 +1,110 @@
+"""What the foreign-lockfile parsers share: turning URLs and paths into a :class:`Source`
+the way envlock records a live one, and reading YAML or TOML defensively."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from envlock.model import Source
+from envlock.redact import home_to_tilde, redact_url
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
+
+VCS = ("git", "hg", "svn", "bzr")
+ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
+_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+HASH_ALGOS = ("sha256", "sha384", "sha512", "sha1", "md5")
+
+
+def data(text: str, fmt: str) -> Any:
+    """YAML or TOML through envlock's strict, size- and depth-bounded loaders."""
+    from envlock.lockfile import parse
+
+    return parse(text, fmt)
+
+
+def is_commit(rev: str | None) -> bool:
+    return bool(rev) and _COMMIT.match(rev or "") is not None
+
+
+def local_path(path: str, base_dir: Path) -> str:
+    """A local path as envlock records one: relative to ``base_dir`` (the lockfile's directory)
+    when inside it, else absolute with the home directory as ``~``; always ``/``-separated."""
+    if path.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        path = unquote(urlsplit(path).path)
+        if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
+            path = path[1:]
+    full = Path(os.path.expanduser(path))
+    if not full.is_absolute():
+        full = base_dir / full
+    full = Path(os.path.normpath(full))
+    try:
+        rel = os.path.relpath(full, base_dir)
+    except ValueError:
+        rel = str(full)
+    if not rel.startswith(".."):
+        return Path(rel).as_posix()
+    return home_to_tilde(full.as_posix())
+
+
+def split_fragment(url: str) -> tuple[str, dict[str, str]]:
+    """``url#a=1&b=2`` -> (``url``, ``{"a": "1", "b": "2"}``)."""
+    base, _, fragment = url.partition("#")
+    fields: dict[str, str] = {}
+    for part in fragment.split("&"):
+        key, eq, value = part.partition("=")
+        if eq:
+            fields[key.strip().lower()] = value.strip()
+    return base, fields
+
+
+def fragment_hash(fields: dict[str, str]) -> str | None:
+    for algo in HASH_ALGOS:
+        if fields.get(algo):
+            return f"{algo}={fields[algo].lower()}"
+    return None
+
+
+def source_from_url(url: str, base_dir: Path, editable: bool = False) -> Source:
+    """A PEP 508 direct reference (or a pip requirement URL) as a :class:`Source`:
+    ``git+https://host/repo@rev#subdirectory=sub``, ``https://host/x.whl#sha256=...``,
+    ``file:///path/to/dir``, or a bare local path."""
+    url = url.strip()
+    base, fields = split_fragment(url)
+    subdirectory = fields.get("subdirectory") or None
+    scheme = base.split(":", 1)[0].lower() if "://" in base else ""
+    vcs = scheme.split("+", 1)[0] if "+" in scheme else ""
+    if vcs in VCS or (scheme in VCS and scheme != "file"):
+        vcs = vcs or scheme
+        location = base.split("+", 1)[1] if "+" in scheme else base
+        rev = None
+        head, _, tail = location.rpartition("@")
+        if head and "/" not in tail and "://" in head:
+            location, rev = head, tail
+        return Source(
+            kind="vcs",
+            url=home_to_tilde(redact_url(location)),
+            vcs=vcs,
+            commit=rev if is_commit(rev) else None,
+            requested_revision=None if is_commit(rev) else rev,
+            subdirectory=subdirectory,
+            editable=editable,
+        )
+    is_archive = base.lower().endswith(ARCHIVE_SUFFIXES)
+    if scheme in ("", "file"):
+        path = local_path(base, base_dir)
+        if is_archive:
+            return Source(kind="archive", path=path, hash=fragment_hash(fields))
+        return Source(kind="directory", path=path, editable=editable, subdirectory=subdirectory)
+    return Source(
+        kind="archive",
+        url=home_to_tilde(redact_url(base)),
+        hash=fragment_hash(fields),
+        subdirectory=subdirectory,
+    )
