@@ -38,8 +38,18 @@ def _entry(raw: bytes, fmt: str) -> Path | None:
         return None
     import hashlib
 
-    digest = hashlib.sha256(f"{__version__}\0{fmt}\0".encode() + raw).hexdigest()
-    return root / "lockfiles" / f"{digest}.json"
+    digest = hashlib.sha256(f"{__version__}\0{_parser_stamp()}\0{fmt}\0".encode() + raw)
+    return root / "lockfiles" / f"{digest.hexdigest()}.json"
+
+
+def _parser_stamp() -> str:
+    """Which parser produced an entry: a stricter parser (even within one version, as in a
+    development checkout) must not be bypassed by data an older, laxer one cached."""
+    try:
+        st = os.stat(Path(__file__).with_name("lockfile.py"))
+    except OSError:
+        return "?"
+    return f"{st.st_mtime_ns}:{st.st_size}"
 
 
 def get(raw: bytes, fmt: str) -> Any:

@@ -41,21 +41,7 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     """Read and check a lockfile; raises :class:`LockfileError` naming the file."""
     path = Path(path)
     where = display_path(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise LockfileError(
-            f"{where}: no such lockfile (create it with `envlock capture`)"
-        ) from None
-    except OSError as e:
-        raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise LockfileError(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise LockfileError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    raw, text = read(path, missing="no such lockfile (create it with `envlock capture`)")
     fmt = format_for(path, fmt)
     data = cache.get(raw, fmt)
     cached = data is not None
@@ -68,6 +54,26 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     if not cached:
         cache.put(raw, fmt, data)
     return lock
+
+
+def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
+    """The bytes and text of an untrusted file: at most MAX_BYTES, UTF-8 (a BOM is dropped);
+    :class:`LockfileError` naming the file otherwise."""
+    where = display_path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise LockfileError(f"{where}: {missing}") from None
+    except OSError as e:
+        raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise LockfileError(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LockfileError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    return raw, text.removeprefix("\ufeff")
 
 
 MAX_FLOW_DEPTH = 64

@@ -265,6 +265,9 @@ class Environment:
     blas: BlasSection | None = None  # None: not captured
     cuda: CudaSection | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Live only, never written: the Python distributions conda packages own (numpy's
+    # dist-info inside conda's numpy), for checks against pip-only lockfiles.
+    conda_dists: tuple[Package, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # One order everywhere: equality and output never depend on discovery order.

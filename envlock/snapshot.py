@@ -174,11 +174,19 @@ def from_payload(
     distributions = payload["distributions"]
     python, platform = _python(payload.get("python")), _platform(payload.get("platform"))
     conda_section = None
+    conda_dists: list[Package] = []
     if conda is not None:
         from envlock import condaenv
 
         warnings.extend(conda.warnings)
+        everything = distributions
         distributions, hazards = condaenv.split(payload["prefix"], distributions, conda)
+        pip_paths = {d["path"] for d in distributions}
+        conda_dists = [
+            Package(name=_probe.canonical_name(d["name"]), version=d["version"], installer="conda")
+            for d in everything
+            if d["path"] not in pip_paths
+        ]
         if python.method in ("pyvenv.cfg", "layout", "unknown"):
             python = condaenv.static_python(conda) or python
         if platform.method == "unknown":
@@ -193,5 +201,6 @@ def from_payload(
         variables=_variables(payload.get("variables")),
         packages=tuple(packages),
         conda=conda_section,
+        conda_dists=tuple(conda_dists),
         warnings=tuple(redact_text(w) for w in warnings),
     )
