@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from envlock import __version__
 from envlock.commands import capture, diff, schema, show, verify
+from envlock.commands import export as export_command
 from envlock.errors import EnvlockError
 from envlock.redact import redact_text
 
@@ -19,6 +20,7 @@ COMMANDS = {
     "diff": diff,
     "show": show,
     "schema": schema,
+    "export": export_command,
 }
 
 
