@@ -12,7 +12,16 @@ from envlock import variables as variable_table
 from envlock._probe import canonical_name
 from envlock.compare_conda import conda_findings
 from envlock.compare_native import native_findings
-from envlock.findings import CATEGORIES, ERROR, INFO, RECAPTURE, WARNING, Finding
+from envlock.findings import (
+    CATEGORIES,
+    ERROR,
+    INFO,
+    RECAPTURE,
+    WARNING,
+    Finding,
+    shell_name,
+    shell_word,
+)
 from envlock.model import Environment, Package, Platform, Python, Source
 
 
@@ -94,16 +103,16 @@ def install_hint(pkg: Package) -> str:
     """The command that installs exactly ``pkg``."""
     src = pkg.source
     if src is None or src.kind == "index":
-        return f"pip install '{pkg.name}=={pkg.version}'"
+        return f"pip install {shell_word(f'{pkg.name}=={pkg.version}')}"
     if src.kind == "vcs" and src.url:
         ref = f"@{src.commit}" if src.commit else ""
         sub = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
         scheme = "" if src.url.startswith(f"{src.vcs}+") else f"{src.vcs}+"
-        return f"pip install '{pkg.name} @ {scheme}{src.url}{ref}{sub}'"
+        return f"pip install {shell_word(f'{pkg.name} @ {scheme}{src.url}{ref}{sub}')}"
     if src.kind == "directory" and src.path:
-        return f"pip install {'-e ' if src.editable else ''}'{src.path}'"
+        return f"pip install {'-e ' if src.editable else ''}{shell_word(src.path)}"
     if src.url or src.path:
-        return f"pip install '{pkg.name} @ {src.url or src.path}'"
+        return f"pip install {shell_word(f'{pkg.name} @ {src.url or src.path}')}"
     return f"pip install '{pkg.name}=={pkg.version}'"
 
 
@@ -114,7 +123,7 @@ def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
         if a is None and e is not None:
             yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
         elif e is None and a is not None:
-            hint = f"pip uninstall {name}, or {RECAPTURE}"
+            hint = f"pip uninstall {shell_name(name)}, or {RECAPTURE}"
             yield Finding("extra", name, None, a.version, WARNING, hint)
         elif e is not None and a is not None:
             yield from _package(e, a)

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 
 from envlock._probe import canonical_name
 from envlock.condamodel import CondaPackage, CondaSection
-from envlock.findings import ERROR, RECAPTURE, WARNING, Finding
+from envlock.findings import ERROR, RECAPTURE, WARNING, Finding, shell_name, shell_word
 from envlock.model import Environment
 
 
 def conda_install_hint(pkg: CondaPackage) -> str:
     channel = pkg.channel_url if pkg.channel and "://" in pkg.channel else pkg.channel
-    where = f"-c {channel} " if channel else ""
-    return f"conda install {where}'{pkg.install_spec()}'"
+    where = f"-c {shell_name(channel)} " if channel else ""
+    return f"conda install {where}{shell_word(pkg.install_spec())}"
 
 
 def conda_findings(expected: Environment, actual: Environment) -> Iterator[Finding]:
@@ -38,7 +38,7 @@ def conda_findings(expected: Environment, actual: Environment) -> Iterator[Findi
                     f"conda {e.version}",
                     f"pip {live.version}",
                     ERROR,
-                    f"pip uninstall {pip_name} && {conda_install_hint(e)}",
+                    f"pip uninstall {shell_name(pip_name)} && {conda_install_hint(e)}",
                 )
             else:
                 yield Finding("missing", subject, e.version, None, ERROR, conda_install_hint(e))
@@ -52,10 +52,11 @@ def conda_findings(expected: Environment, actual: Environment) -> Iterator[Findi
                     f"pip {locked.version}",
                     f"conda {a.version}",
                     ERROR,
-                    f"conda remove --force {name} && pip install '{pip_name}=={locked.version}'",
+                    f"conda remove --force {shell_name(name)} && "
+                    f"pip install {shell_word(f'{pip_name}=={locked.version}')}",
                 )
             else:
-                hint = f"conda remove {name}, or {RECAPTURE}"
+                hint = f"conda remove {shell_name(name)}, or {RECAPTURE}"
                 yield Finding("extra", subject, None, a.version, WARNING, hint)
         elif e is not None and a is not None:
             yield from _package(e, a)
@@ -122,9 +123,9 @@ def _hazards(exp: CondaSection, act: CondaSection) -> Iterator[Finding]:
             continue  # it was there when the lockfile was captured
         if hazard.kind == "pip-over-conda":
             hint = (
-                f"pip uninstall {hazard.subject}, then reinstall it with conda "
+                f"pip uninstall {shell_name(hazard.subject)}, then reinstall it with conda "
                 "(conda install --force-reinstall ...)"
             )
         else:
-            hint = f"conda install --force-reinstall {hazard.subject}"
+            hint = f"conda install --force-reinstall {shell_name(hazard.subject)}"
         yield Finding("hazard", hazard.subject, None, hazard.detail, ERROR, hint)

@@ -52,3 +52,20 @@ class Finding:
             "severity": self.severity,
             "hint": self.hint,
         }
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word for a hint people paste: single-quoted, and quoted safely
+    when a (hostile) lockfile value holds a quote itself."""
+    if "'" in text:
+        import shlex
+
+        return shlex.quote(text)
+    return f"'{text}'"
+
+
+def shell_name(text: str) -> str:
+    """A name or channel as one shell word: as it is when it is plain, else quoted."""
+    import shlex
+
+    return shlex.quote(text)

@@ -219,36 +219,114 @@ def _yaml_dumper() -> Any:
     return _DUMPER
 
 
-def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = None) -> None:
-    """Write ``lockfile`` to ``path`` atomically: readers see the old file or the new one."""
+def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = None) -> bool:
+    """Write ``lockfile`` to ``path`` with :func:`write_atomic`. An unchanged lockfile is not
+    rewritten (its modification time stays): ``False`` when the file already held exactly
+    these bytes, ``True`` when it was written."""
     path = Path(path)
-    write_atomic(path, dumps(lockfile, format_for(path, fmt)))
+    data = _encode(path, dumps(lockfile, format_for(path, fmt)))
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(data) + 1) == data:
+                return False
+    except OSError:
+        pass  # absent or unreadable: write it, and let the write say what is wrong
+    write_atomic(path, data)
+    return True
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``path`` so that readers, and a crash or a full disk at any moment, leave either
+    the old file or the new one, never a mix and no temporary file.
+
+    The new content goes to a temporary file (created ``0600``) in the same directory, is
+    flushed to disk, given the old file's mode (or ``0666`` less the umask for a new file) and
+    owner where allowed, and renamed over the old file; then the directory is flushed
+    (best-effort). A symbolic link is written through: it stays a link, and its target is
+    replaced, in the target's directory. A file without write permission is not replaced.
+    Any failure is one :class:`WriteError` line."""
     import tempfile
 
-    directory = path.parent
+    data = _encode(path, text)
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():
+        raise WriteError(f"{display_path(path)}: cannot write: a loop of symbolic links")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        old: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        old = None
     except OSError as e:
-        raise WriteError(f"{display_path(path)}: cannot write: {e.strerror}") from None
+        raise _write_error(path, e) from None
+    if old is not None and not os.access(target, os.W_OK):
+        raise WriteError(f"{display_path(path)}: cannot write: Permission denied (read-only file)")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise _write_error(path, e) from None
+    try:
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if old is not None:
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+            if hasattr(os, "chown"):
+                with contextlib.suppress(OSError):  # a group we are not in, or not root
+                    os.chown(tmp, old.st_uid, old.st_gid)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise WriteError(f"{display_path(path)}: cannot write: {e.strerror}") from None
+            raise _write_error(path, e) from None
         raise
+    _fsync_directory(target.parent)
+
+
+def _encode(path: Path, text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, from a file name that is not UTF-8
+        raise WriteError(
+            f"{display_path(path)}: cannot write: {text[e.start : e.end]!a} is not valid Unicode"
+        ) from None
+
+
+def _write_error(path: Path, e: OSError) -> WriteError:
+    return WriteError(f"{display_path(path)}: cannot write: {e.strerror or e}")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (``os.umask`` sets
+    it, which another thread could see)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; best-effort (not every system can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

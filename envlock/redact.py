@@ -13,7 +13,10 @@ _SECRET_PARAM = re.compile(
 # anaconda.org style ``/t/<token>/`` path segment.
 _CONDA_TOKEN = re.compile(r"/t/[^/]+/")
 # ``scheme://user:password@host`` anywhere in free text (errors, variable values).
-_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# (bounded, and anchored at the start of a word: linear on hostile text)
+_USERINFO_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/@\s]{1,2048}@"
+)
 
 
 def redact_url(url: str) -> str:

@@ -1,13 +1,24 @@
-"""``envlock capture``: snapshot the environment into the lockfile."""
+"""``envlock capture``: snapshot the environment into the lockfile.
+
+The lockfile is read again and written while its directory is locked (an advisory lock, where
+the system has one), so that two captures at once into one file both land; the write is
+atomic (:func:`envlock.lockfile.write_atomic`), and skipped when nothing changed."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+from pathlib import Path
 
-from envlock import api, target
+from envlock import api, lockfile, target
 from envlock.commands import add_target_options, lockfile_path, policy_from, say, warn
 from envlock.model import Lockfile
 from envlock.redact import display_path
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -29,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     path = lockfile_path(args.lockfile, args.format, policy)
-    existing = api.load(path, args.format) if path.exists() else Lockfile()
+    _read(path, args.format)  # a broken lockfile fails now, not after the capture
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
     if not args.no_runtime and where.method != "static":
@@ -43,6 +54,33 @@ def run(args: argparse.Namespace) -> int:
     for message in env.warnings:
         warn(message)
     name = args.name or api.default_name(env)
-    api.dump(api.record(existing, name, env), path, args.format)
-    say(args, f"wrote {display_path(path)} [{name}]: {len(env.packages)} packages")
+    with _locked(path):
+        existing = _read(path, args.format)  # as it is now: another capture may have written
+        written = lockfile.dump(api.record(existing, name, env), path, args.format)
+    summary = f"{display_path(path)} [{name}]: {len(env.packages)} packages"
+    say(args, f"wrote {summary}" if written else f"unchanged, not rewritten: {summary}")
     return 0
+
+
+def _read(path: Path, fmt: str | None) -> Lockfile:
+    return api.load(path, fmt) if path.exists() else Lockfile()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the directory the lockfile is replaced in (its
+    target's, for a symbolic link). Best-effort: without ``fcntl`` (Windows), or where a
+    directory cannot be locked, there is no lock and the last writer wins, whole."""
+    try:
+        import fcntl
+
+        fd = os.open(Path(os.path.realpath(path)).parent, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -3,11 +3,14 @@ finding (by severity; ``::error`` for any finding that fails the run), annotatin
 and the Markdown job summary.
 
 Values are escaped as GitHub's toolkit does (``escapeData`` / ``escapeProperty``), so that no
-package name, version, path or hint can end the line and start a command of its own."""
+package name, version, path or hint can end the line and start a command of its own; before
+that, every other control or bidirectional character is made visible
+(:func:`envlock.escape.printable`), so that none reaches the log or an annotation."""
 
 from __future__ import annotations
 
 from envlock.api import Result
+from envlock.escape import printable
 from envlock.report import markdown
 from envlock.report.junit import fails
 from envlock.report.text import _value
@@ -16,10 +19,15 @@ _COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: control and bidirectional characters other than CR and LF made
+    visible, then ``%``, CR and LF percent-encoded, as the toolkit's ``escapeData`` does."""
+    return (
+        printable(text, keep="\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    )
 
 
 def escape_property(text: str) -> str:
+    """A command's property value: as :func:`escape_data`, and ``:`` and ``,`` too."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 

@@ -1,11 +1,17 @@
 """The machine-readable report. Its shape is stable: ``report_version`` changes when a
-key is removed or changes meaning (adding keys is not a change). Documented in README."""
+key is removed or changes meaning (adding keys is not a change). Documented in README.
+
+The output is ASCII (``ensure_ascii``): control characters and everything else outside ASCII
+are ``\\uXXXX`` escapes, so no value can reach a terminal raw. A lone surrogate (a file name
+that is not UTF-8) would be a ``\\udc80`` escape that strict parsers reject, so it is written
+as visible text instead (:func:`envlock.escape.well_formed`)."""
 
 from __future__ import annotations
 
 import json
 
 from envlock.api import Result
+from envlock.escape import well_formed
 
 REPORT_VERSION = 1
 
@@ -22,4 +28,4 @@ def render(result: Result, lockfile: str) -> str:
         "complete": not result.live.warnings,
         "warnings": list(result.live.warnings),
     }
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    return json.dumps(well_formed(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n"

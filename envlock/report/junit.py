@@ -5,29 +5,30 @@ A finding that fails the run (error severity, or lower under a stricter ``fail-o
 ``<failure>``. Any other finding is a passing test case with the note in ``<system-out>``: the
 check ran and did not fail the run, whereas ``<skipped>`` would say it never ran. ``<skipped>``
 is kept for what was not compared: the variables when one side did not record them. No
-timestamp and no durations (``time="0"``): the output is deterministic."""
+timestamp and no durations (``time="0"``): the output is deterministic.
+
+Every value goes through :func:`envlock.escape.printable`: the characters XML 1.0 cannot carry
+at all (most control characters, lone surrogates), and the terminal controls and line breaks
+that could forge a line of the failure text, are made visible; ElementTree escapes markup."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 from envlock._probe import canonical_name
 from envlock.api import Result
+from envlock.escape import printable
 from envlock.findings import Finding
 from envlock.report.text import _value
 
-# Characters that XML 1.0 cannot carry at all, not even escaped.
-_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _clean(text: str) -> str:
-    return _INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
 
 def _case(env: str, category: str, name: str) -> ET.Element:
-    attrib = {"name": _clean(name), "classname": _clean(f"envlock.{env}.{category}"), "time": "0"}
+    attrib = {
+        "name": printable(name),
+        "classname": printable(f"envlock.{env}.{category}"),
+        "time": "0",
+    }
     return ET.Element("testcase", attrib)
 
 
@@ -39,9 +40,10 @@ def fails(result: Result, f: Finding) -> bool:
 def _finding(result: Result, f: Finding) -> ET.Element:
     case = _case(result.environment, f.category, f.subject)
     expected, actual = _value(f.expected, f.category), _value(f.actual, f.category)
-    body = _clean(f"expected: {expected}\nactual: {actual}\nseverity: {f.severity}\nfix: {f.hint}")
+    fields = (("expected", expected), ("actual", actual), ("severity", f.severity), ("fix", f.hint))
+    body = "\n".join(f"{key}: {printable(value)}" for key, value in fields)
     if fails(result, f):
-        message = _clean(f"{f.subject}: {expected} -> {actual}")
+        message = printable(f"{f.subject}: {expected} -> {actual}")
         ET.SubElement(case, "failure", {"message": message, "type": f.category}).text = body
     else:
         ET.SubElement(case, "system-out").text = body
@@ -86,7 +88,7 @@ def render(result: Result, lockfile: str) -> str:
     suite = ET.SubElement(root, "testsuite", {**attrib, "time": "0"})
     properties = ET.SubElement(suite, "properties")
     for name, value in (("lockfile", lockfile), ("environment", env)):
-        ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
+        ET.SubElement(properties, "property", {"name": name, "value": printable(value)})
     suite.extend(cases)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

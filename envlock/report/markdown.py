@@ -1,14 +1,17 @@
 """A Markdown report (GitHub-flavoured), for pull-request comments and CI job summaries.
 
 Every value is escaped as plain text, so that no package name, version or hint can break a
-table or turn into markup: Markdown punctuation gets a backslash (``|`` included, which GFM
-tables honour even next to a backslash), and line breaks become spaces."""
+table or turn into markup: line breaks become spaces, other control and bidirectional
+characters are made visible (:func:`envlock.escape.printable`), and Markdown punctuation gets a
+backslash (``|`` included, which GFM tables honour even next to a backslash; ``<``, ``>`` and
+``&``, so that no HTML tag or entity survives)."""
 
 from __future__ import annotations
 
 import re
 
 from envlock.api import Result
+from envlock.escape import printable
 from envlock.findings import CATEGORIES
 from envlock.report.text import _TITLES, _checked, _value
 
@@ -18,7 +21,7 @@ _ORDER = {"error": 0, "warning": 1, "info": 2}
 
 def escape(text: str) -> str:
     """``text`` as literal Markdown on one line, safe inside a table cell."""
-    return _SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+    return _SPECIAL.sub(r"\\\1", printable(" ".join(text.splitlines())))
 
 
 def render(result: Result, lockfile: str) -> str:

@@ -1,7 +1,11 @@
-"""``envlock show``: a short human summary of a lockfile. Pure: lockfile in, text out."""
+"""``envlock show``: a short human summary of a lockfile. Pure: lockfile in, text out.
+
+Each line goes through :func:`envlock.escape.printable`, as every value on it comes from the
+lockfile: none can carry a terminal control or start a line of its own."""
 
 from __future__ import annotations
 
+from envlock.escape import printable
 from envlock.model import Environment, Lockfile
 
 
@@ -58,4 +62,4 @@ def render(lock: Lockfile, label: str) -> str:
         if env.variables is not None and env.variables.set:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(env.variables.set.items()))
             lines.append(f"  variables {shown}")
-    return "\n".join(lines) + "\n"
+    return "".join(f"{printable(line)}\n" for line in lines)

@@ -1,8 +1,13 @@
-"""The human report: findings grouped by category, errors first within each."""
+"""The human report: findings grouped by category, errors first within each.
+
+Every value (names, versions, hints, the lockfile and environment names) goes through
+:func:`envlock.escape.printable` before colour is added: no value can move the cursor, change
+colours or start a line of its own."""
 
 from __future__ import annotations
 
 from envlock.api import Result
+from envlock.escape import printable
 from envlock.findings import CATEGORIES, Finding
 
 _TITLES = {
@@ -43,13 +48,14 @@ def _line(f: Finding, colour: bool) -> list[str]:
         change = f.expected if f.category == "missing" else f.actual
     else:
         change = f"{_value(f.expected, f.category)} -> {_value(f.actual, f.category)}"
-    return [f"  {tag} {f.subject}: {change}", _paint(f"          fix: {f.hint}", "dim", colour)]
+    what = printable(f"{f.subject}: {change}")
+    return [f"  {tag} {what}", _paint(f"          fix: {printable(f.hint)}", "dim", colour)]
 
 
 def render(result: Result, lockfile: str, colour: bool = False) -> str:
     counts = result.counts()
     lines = []
-    head = f"{lockfile} [{result.environment}]: {_checked(result)} checked"
+    head = printable(f"{lockfile} [{result.environment}]: {_checked(result)} checked")
     problems = len(result.live.warnings)
     incomplete = (
         f"note: the environment could not be fully read ({problems} problem"
