@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Union
 
     from envlock.conda import CondaPrefix
+    from envlock.foreign import Foreign
     from envlock.policy import Policy
 
     PathLike = Union[str, os.PathLike[str]]
@@ -199,6 +200,7 @@ class Result:
     live: Environment
     expected: Environment
     fail_on: str = ERROR  # the lowest severity that fails
+    notes: tuple[str, ...] = ()  # what the lockfile holds that was not checked, and why
 
     @property
     def ok(self) -> bool:
@@ -259,3 +261,78 @@ def result(
     if policy is None:
         return Result(name, tuple(findings), live, expected)
     return Result(name, policy.apply(findings), live, expected, policy.fail_on)
+
+
+def verify_against(
+    path: PathLike,
+    *,
+    fmt: str | None = None,
+    platform: str | None = None,
+    environment: str | None = None,
+    python: str | None = None,
+    prefix: str | None = None,
+    live: Environment | None = None,
+    target: _target.Target | None = None,
+    policy: Policy | None = None,
+) -> Result:
+    """Compare a live environment (the active one by default) with a foreign lockfile:
+    ``pylock.toml``, a requirements file, a conda explicit spec, ``conda-lock.yml``,
+    ``pixi.lock`` or a conda environment file (the format is read from the content unless
+    ``fmt`` names it). Only what that format records is compared. ``platform`` (a conda
+    subdir) and ``environment`` choose within files that hold several; the platform defaults
+    to the live one. The result's ``notes`` say what the file holds that was not checked."""
+    from envlock import foreign as _foreign
+    from envlock.compare_foreign import compare_foreign
+
+    path = Path(path)
+    if live is None:
+        live = capture(
+            python=python,
+            prefix=prefix,
+            base_dir=path.absolute().parent,
+            target=target,
+            runtime=False,
+            variables=policy.variables if policy else (),
+        )
+    lock = _foreign.load(
+        path, fmt, platform=platform or live.platform.subdir, environment=environment
+    )
+    findings = tuple(compare_foreign(lock, live))
+    if policy is not None:
+        findings = policy.apply(list(findings))
+    label = _foreign.FORMATS[lock.format][1]
+    chosen = [part for part in (lock.environment, lock.platform) if part]
+    name = f"{label}: {', '.join(chosen)}" if chosen else label
+    return Result(
+        name,
+        findings,
+        live,
+        _foreign_view(lock),
+        policy.fail_on if policy is not None else ERROR,
+        notes=lock.notes,
+    )
+
+
+def _foreign_view(lock: Foreign) -> Environment:
+    """What a foreign lockfile pins exactly, as an :class:`Environment` (for reporters)."""
+    from envlock.condamodel import CondaPackage, CondaSection
+    from envlock.model import Package, Platform, Python
+
+    packages = tuple(Package(w.name, w.version) for w in lock.pip or () if w.version)
+    conda = None
+    if lock.conda is not None:
+        conda = CondaSection(
+            packages=tuple(
+                CondaPackage(w.name, w.version, w.build or "", channel=w.channel)
+                for w in lock.conda
+                if w.version
+            ),
+            method="foreign",
+        )
+    return Environment(
+        python=Python(method="unknown"),
+        platform=Platform(method="unknown"),
+        packages=packages,
+        conda=conda,
+        method="foreign",
+    )

@@ -373,9 +373,7 @@ def environment_yml(env: Environment, *, name: str | None = None) -> str:
     channels += [c for c in conda.channels_seen() if c not in channels]
     dependencies: list[Any] = [p.install_spec() for p in conda.packages]
     pip_lines = requirement_lines(env)
-    if pip_lines:
-        if "pip" not in conda.package_map():
-            dependencies.append("pip")
+    if pip_lines:  # no bare ``pip`` added: the file lists what the environment holds
         dependencies.append({"pip": pip_lines})
     data: dict[str, Any] = {"name": name or "envlock"}
     if channels:

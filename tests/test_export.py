@@ -256,7 +256,6 @@ def test_environment_yml_lists_conda_then_pip() -> None:
         "old=1.0=0",
         "private=1.0=h1_0",
         "tzdata=2024a=h0_0",
-        "pip",
         {
             "pip": [
                 "-e ./src/editpkg",
@@ -480,7 +479,7 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
     assert data["name"] == f"py{version}"
     assert data["channels"] == ["conda-forge", "defaults"]
     specs = sorted(f"{r['name']}={r['version']}={r['build']}" for r in records)
-    assert data["dependencies"] == [*specs, "pip", {"pip": ["gamma==1.0"]}]
+    assert data["dependencies"] == [*specs, {"pip": ["gamma==1.0"]}]
 
     done = envlock("export", "--to", "requirements", cwd=tmp_path, env=env)
     assert done.returncode == 0 and _requirement_lines(done.stdout) == ["gamma==1.0"]

@@ -12,6 +12,7 @@ not the documented shape raises :class:`~envlock.errors.LockfileError` with one 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from envlock.model import Source
 
@@ -68,3 +69,70 @@ FORMATS = {
     "pixi": ("pixi", "pixi.lock"),
     "environment-yml": ("envexport", "conda environment file"),
 }
+
+
+def detect(text: str) -> str:
+    """The format of a foreign lockfile, from its content (a file named ``pylock.toml`` can
+    hold requirements); :class:`LockfileError` for envlock's own and for unsupported ones."""
+    import re
+
+    from envlock.errors import LockfileError
+
+    if re.search(r"^\s*@EXPLICIT\s*$", text, re.MULTILINE):
+        return "conda-explicit"
+    if re.search(r"^(lock-version\s*=|\[\[packages\]\])", text, re.MULTILINE):
+        return "pylock"
+    if re.search(r"^\[\[package\]\]", text, re.MULTILINE) and re.search(
+        r"^version\s*=\s*\d", text, re.MULTILINE
+    ):
+        raise LockfileError(
+            "a uv.lock, which envlock does not read: export it with "
+            "`uv export --format pylock.toml -o pylock.toml` and verify against that"
+        )
+    keys = set(re.findall(r"^([A-Za-z_][\w-]*)\s*:", text, re.MULTILINE))
+    if {"version", "packages"} <= keys:  # an envlock lockfile has no top-level packages
+        return "pixi"
+    if {"version", "environments"} <= keys:
+        raise LockfileError(
+            "an envlock lockfile, not a foreign one: verify against it without --against"
+        )
+    if "package" in keys and ("metadata" in keys or "version" in keys):
+        version = re.search(r"^version\s*:\s*['\"]?(\d+)", text, re.MULTILINE)
+        # conda-lock has only ever written version 1; pixi.lock (rattler) used this layout
+        # up to its version 3
+        return "pixi" if version and int(version.group(1)) > 1 else "conda-lock"
+    if "dependencies" in keys:
+        return "environment-yml"
+    return "requirements"
+
+
+def load(
+    path: Path,
+    fmt: str | None = None,
+    *,
+    platform: str | None = None,
+    environment: str | None = None,
+) -> Foreign:
+    """Read a foreign lockfile: its format from ``fmt`` or its content, the platform (conda
+    subdir) and environment chosen where the format has several. Every error names the file."""
+    import importlib
+
+    from envlock.errors import LockfileError, UsageError
+    from envlock.lockfile import read
+    from envlock.redact import display_path, redact_text
+
+    where = display_path(path)
+    _, text = read(path, missing="no such file")
+    try:
+        fmt = fmt or detect(text)
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        module = importlib.import_module(f"envlock.foreign.{FORMATS[fmt][0]}")
+        foreign: Foreign = module.parse(
+            text, base_dir=path.absolute().parent, platform=platform, environment=environment
+        )
+    except (LockfileError, UsageError) as e:
+        raise type(e)(f"{where}: {redact_text(str(e))}") from None
+    except RecursionError:
+        raise LockfileError(f"{where}: nested too deeply") from None
+    return foreign

@@ -40,6 +40,9 @@ def local_path(path: str, base_dir: Path) -> str:
         path = unquote(urlsplit(path).path)
         if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
             path = path[1:]
+    for home in ("${HOME}", "$HOME", "%USERPROFILE%"):  # how exported files spell ``~``
+        if path.startswith(home):
+            path = "~" + path[len(home) :]
     full = Path(os.path.expanduser(path))
     if not full.is_absolute():
         full = base_dir / full
@@ -108,3 +111,14 @@ def source_from_url(url: str, base_dir: Path, editable: bool = False) -> Source:
         hash=fragment_hash(fields),
         subdirectory=subdirectory,
     )
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """At most ``limit`` characters of untrusted ``text`` for a one-line message: URL
+    credentials and secret query values removed first (so a cut never leaves half a
+    secret), then control characters shown as ``?``."""
+    from envlock.redact import redact_text
+
+    text = " ".join(redact_url(t) if "://" in t else t for t in text.split(" "))
+    text = redact_text(text)
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])

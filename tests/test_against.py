@@ -1,0 +1,372 @@
+"""``envlock verify --against FILE``: real environments (a venv with pip installs from a
+wheelhouse, a git repository, an editable project and an sdist; a conda prefix written in
+conda's format with pip installs on top) checked against foreign lockfiles that describe
+them, then against ones with a changed version, a missing and an extra package; and
+``envlock export`` round trips: an exported file verifies the same environment clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from condafactory import conda_dist_info, make_conda_prefix, write_record
+from factory import build_wheel, make_git_repo, make_project, make_sdist, make_venv, pip_install
+from support import envlock
+
+PYVER = f"{sys.version_info[0]}.{sys.version_info[1]}"
+FULL = ".".join(map(str, sys.version_info[:3]))
+
+
+def _env(home: Path | None = None) -> dict[str, str]:
+    from envlock.variables import VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES and not k.startswith("CONDA")}
+    env.pop("VIRTUAL_ENV", None)
+    env["ENVLOCK_CACHE_DIR"] = "off"
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def check(target: list[str], against: Path, *extra: str) -> tuple[int, dict, str]:
+    done = envlock(
+        "verify", *target, "--against", str(against), "--format", "json", *extra,
+        cwd=against.parent, env=_env(against.parent / "home"),
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def brief(report: dict) -> set[tuple]:
+    return {
+        (f["category"], f["subject"], f["expected"], f["actual"], f["severity"])
+        for f in report["findings"]
+    }
+
+
+# --- a venv -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the foreign lockfiles live; the editable project is under it."""
+    root = tmp_path_factory.mktemp("against")
+    (root / "home").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, work: Path) -> dict[str, object]:
+    wheelhouse = tmp_path_factory.mktemp("wheelhouse")
+    for name, version in [("alpha", "1.0"), ("alpha", "2.0"), ("beta", "1.0")]:
+        build_wheel(wheelhouse, name, version)
+    editable = make_project(work / "proj", "proj", "0.1.0")
+    git_dir = make_project(tmp_path_factory.mktemp("git") / "gitpkg", "gitpkg", "0.3.0")
+    commit = make_git_repo(git_dir)
+    archive = make_sdist(
+        make_project(tmp_path_factory.mktemp("build") / "archpkg", "archpkg", "0.4.0"),
+        work / "dist",
+    )
+    python = make_venv(tmp_path_factory.mktemp("venvs") / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "alpha==1.0", "beta==1.0")
+    pip_install(python, "-e", str(editable))
+    pip_install(python, f"gitpkg @ git+file://{git_dir}@{commit}")
+    pip_install(python, str(archive))
+    return {"python": python, "git": git_dir, "commit": commit, "archive": archive}
+
+
+def _requirements(venv: dict[str, object], alpha: str = "1.0", extra: str = "") -> str:
+    return (
+        "# pinned by hand for the test\n"
+        f"alpha=={alpha}\n"
+        "beta==1.0 ; python_version >= '3'\n"
+        "unrelated==9.9 ; sys_platform == 'no-such-platform'\n"
+        f"gitpkg @ git+file://{venv['git']}@{venv['commit']}\n"
+        "-e ./proj\n"
+        f"archpkg @ file://{venv['archive']}\n"
+        f"{extra}"
+    )
+
+
+def test_requirements_describing_the_venv_match(work: Path, venv: dict[str, object]) -> None:
+    req = work / "requirements.txt"
+    req.write_text(_requirements(venv))
+    code, report, _ = check(["--python", str(venv["python"])], req)
+    assert code == 0, report
+    assert report["findings"] == []
+
+
+def test_requirements_drift(work: Path, venv: dict[str, object]) -> None:
+    req = work / "drifted.txt"
+    text = _requirements(venv, alpha="2.0", extra="zeta==1.0\n").replace("beta==1.0", "# beta")
+    text = text.replace(str(venv["commit"]), "0" * 40)
+    req.write_text(text)
+    code, report, _ = check(["--python", str(venv["python"])], req)
+    assert code == 1
+    found = brief(report)
+    assert ("version", "alpha", "2.0", "1.0", "error") in found
+    assert ("missing", "zeta", "1.0", None, "error") in found
+    assert ("extra", "beta", None, "1.0", "warning") in found
+    assert any(f[0] == "source" and f[1] == "gitpkg" for f in found)
+    fixes = {f["subject"]: f["hint"] for f in report["findings"]}
+    assert fixes["zeta"].startswith("pip install 'zeta==1.0'")
+    # the marker that holds nowhere keeps "unrelated" out of the findings
+    assert not any(f[1] == "unrelated" for f in found)
+
+
+def test_text_report_and_exit_codes(work: Path, venv: dict[str, object]) -> None:
+    req = work / "r.txt"
+    req.write_text(_requirements(venv, alpha="2.0"))
+    done = envlock(
+        "verify", "--python", str(venv["python"]), "--against", str(req), cwd=work, env=_env()
+    )
+    assert done.returncode == 1
+    assert "r.txt [pinned requirements]" in done.stdout
+    assert "alpha: 2.0 -> 1.0" in done.stdout
+    bad = work / "bad.txt"
+    bad.write_text("this is not ) a requirement\n")
+    done = envlock(
+        "verify", "--python", str(venv["python"]), "--against", str(bad), cwd=work, env=_env()
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 + done.stderr.count("envlock: environment")
+    assert "bad.txt" in done.stderr and "Traceback" not in done.stderr
+    done = envlock("verify", "--against", str(work / "absent.txt"), cwd=work, env=_env())
+    assert done.returncode == 2 and "absent.txt" in done.stderr
+    done = envlock("verify", "--platform", "linux-64", cwd=work, env=_env())
+    assert done.returncode == 2 and "--against" in done.stderr
+
+
+def test_pylock_describing_the_venv(work: Path, venv: dict[str, object]) -> None:
+    pylock = work / "pylock.toml"
+    pylock.write_text(
+        f"""lock-version = "1.0"
+created-by = "hand"
+requires-python = ">={PYVER}"
+
+[[packages]]
+name = "alpha"
+version = "1.0"
+[[packages.wheels]]
+url = "https://files.pythonhosted.org/packages/alpha-1.0-py3-none-any.whl"
+hashes = {{sha256 = "{"a" * 64}"}}
+
+[[packages]]
+name = "beta"
+version = "1.0"
+marker = "python_version >= '3'"
+[[packages.wheels]]
+url = "https://files.pythonhosted.org/packages/beta-1.0-py3-none-any.whl"
+hashes = {{sha256 = "{"b" * 64}"}}
+
+[[packages]]
+name = "gitpkg"
+version = "0.3.0"
+vcs = {{type = "git", url = "file://{venv["git"]}", commit-id = "{venv["commit"]}"}}
+
+[[packages]]
+name = "proj"
+version = "0.1.0"
+directory = {{path = "proj", editable = true}}
+
+[[packages]]
+name = "archpkg"
+version = "0.4.0"
+archive = {{path = "{venv["archive"]}", hashes = {{sha256 = "{"c" * 64}"}}}}
+"""
+    )
+    code, report, _ = check(["--python", str(venv["python"])], pylock)
+    found = brief(report)
+    # the sdist was installed from a path: pip recorded its real hash, not the fake one
+    assert {f[:2] for f in found} == {("source", "archpkg")}, found
+    assert code == 1
+    drifted = work / "old.pylock.toml"
+    drifted.write_text(
+        pylock.read_text()
+        .replace(f'requires-python = ">={PYVER}"', 'requires-python = "<3"')
+        .replace('version = "1.0"\nmarker', 'version = "0.9"\nmarker')
+        .replace("beta-1.0-py3", "beta-0.9-py3")
+    )
+    code, report, _ = check(["--python", str(venv["python"])], drifted)
+    found = brief(report)
+    assert ("python", "version", "<3", FULL, "error") in found
+    assert ("version", "beta", "0.9", "1.0", "error") in found
+
+
+def test_round_trip_through_export(tmp_path: Path, work: Path, venv: dict[str, object]) -> None:
+    lock = work / "envlock.yaml"
+    done = envlock("capture", "--python", str(venv["python"]), str(lock), cwd=work, env=_env())
+    assert done.returncode == 0, done.stderr
+    out = work / "exported.txt"
+    done = envlock("export", str(lock), "--to", "requirements", "-o", str(out), cwd=work)
+    assert done.returncode == 0, done.stderr
+    code, report, _ = check(["--python", str(venv["python"])], out)
+    assert report["findings"] == [] and code == 0, (out.read_text(), report)
+    # PEP 751 wants the wheel files and hashes of index installs, which no installer keeps:
+    # pylock round-trips environments of git, directory and archive installs
+    python = make_venv(tmp_path / "direct")
+    pip_install(python, "-e", str(work / "proj"))
+    pip_install(python, f"gitpkg @ git+file://{venv['git']}@{venv['commit']}")
+    pip_install(python, str(venv["archive"]))
+    lock = work / "direct.envlock.yaml"
+    done = envlock("capture", "--python", str(python), str(lock), cwd=work, env=_env())
+    assert done.returncode == 0, done.stderr
+    out = work / "pylock.direct.toml"
+    done = envlock("export", str(lock), "--to", "pylock", "-o", str(out), cwd=work)
+    assert done.returncode == 0, done.stderr
+    code, report, _ = check(["--python", str(python)], out)
+    assert report["findings"] == [] and code == 0, (out.read_text(), report)
+
+
+# --- a conda prefix ---------------------------------------------------------------------------
+
+CHANNEL = "https://conda.anaconda.org/conda-forge"
+
+
+@pytest.fixture(scope="module")
+def conda_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """python and libfoo from conda, alpha owned by conda (with its dist-info), gamma
+    pip-installed on top."""
+    root = tmp_path_factory.mktemp("conda") / "env"
+    wheelhouse = tmp_path_factory.mktemp("wheels")
+    build_wheel(wheelhouse, "gamma", "1.0")
+    python = make_conda_prefix(root)
+    alpha = conda_dist_info(root, PYVER, "alpha", "1.0")
+    write_record(root, "alpha", "1.0", "py_0", files=[f"{alpha}/METADATA", f"{alpha}/RECORD"])
+    write_record(root, "libfoo", "2.0", "h1234_1", build_number=1, files=["lib/libfoo.so"])
+    pip_install(python, "--find-links", str(wheelhouse), "gamma")
+    records = {}
+    for path in (root / "conda-meta").glob("*.json"):
+        record = json.loads(path.read_text())
+        records[record["name"]] = record
+    return {"prefix": root, "python": python, "records": records}
+
+
+def _explicit(records: dict[str, dict], skip: str = "", change: dict | None = None) -> str:
+    lines = ["# platform: linux-64", "@EXPLICIT"]
+    for name, r in sorted(records.items()):
+        if name == skip:
+            continue
+        url = r["url"]
+        if change and name in change:
+            url = url.replace(r["version"], change[name])
+        lines.append(f"{url}#{r['md5']}")
+    return "\n".join(lines) + "\n"
+
+
+def test_conda_explicit_describing_the_prefix(work: Path, conda_env: dict) -> None:
+    from condafactory import host_subdir
+
+    if host_subdir() != "linux-64":
+        pytest.skip("the records are written for linux-64")
+    spec = work / "explicit.txt"
+    spec.write_text(_explicit(conda_env["records"]))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], spec)
+    assert code == 0 and report["findings"] == [], report
+    spec.write_text(_explicit(conda_env["records"], skip="libfoo", change={"alpha": "1.1"}))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], spec)
+    found = brief(report)
+    assert code == 1
+    assert ("version", "conda:alpha", "1.1", "1.0", "error") in found
+    assert ("extra", "conda:libfoo", None, "2.0", "warning") in found
+    # an explicit spec says nothing of pip: gamma is not reported
+    assert not any(f[1] == "gamma" for f in found)
+
+
+def _conda_lock(records: dict[str, dict], pip: list[tuple[str, str]]) -> str:
+    entries = []
+    for name, r in sorted(records.items()):
+        entries.append(
+            {
+                "name": name,
+                "version": r["version"],
+                "manager": "conda",
+                "platform": "linux-64",
+                "dependencies": {},
+                "url": r["url"],
+                "hash": {"md5": r["md5"], "sha256": r["sha256"]},
+                "category": "main",
+                "optional": False,
+            }
+        )
+    for name, version in pip:
+        entries.append(
+            {
+                "name": name,
+                "version": version,
+                "manager": "pip",
+                "platform": "linux-64",
+                "dependencies": {},
+                "url": f"https://files.pythonhosted.org/packages/{name}-{version}-py3-none-any.whl",
+                "hash": {"sha256": "d" * 64},
+                "category": "main",
+                "optional": False,
+            }
+        )
+    import yaml
+
+    return yaml.safe_dump(
+        {
+            "version": 1,
+            "metadata": {
+                "content_hash": {"linux-64": "0" * 64},
+                "channels": [{"url": "conda-forge", "used_env_vars": []}],
+                "platforms": ["linux-64"],
+                "sources": ["environment.yml"],
+            },
+            "package": entries,
+        }
+    )
+
+
+def test_conda_lock_describing_the_prefix(work: Path, conda_env: dict) -> None:
+    from condafactory import host_subdir
+
+    if host_subdir() != "linux-64":
+        pytest.skip("the records are written for linux-64")
+    lock = work / "conda-lock.yml"
+    lock.write_text(_conda_lock(conda_env["records"], [("gamma", "1.0")]))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], lock)
+    assert code == 0 and report["findings"] == [], report
+    records = dict(conda_env["records"])
+    records.pop("libfoo")
+    lock.write_text(_conda_lock(records, [("gamma", "2.0"), ("delta", "1.0")]))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], lock)
+    found = brief(report)
+    assert code == 1
+    assert ("version", "gamma", "2.0", "1.0", "error") in found
+    assert ("missing", "delta", "1.0", None, "error") in found
+    assert ("extra", "conda:libfoo", None, "2.0", "warning") in found
+
+
+def test_environment_yml_and_round_trip(work: Path, conda_env: dict) -> None:
+    prefix = str(conda_env["prefix"])
+    records = conda_env["records"]
+    env_yml = work / "environment.yml"
+    deps = "\n".join(f"  - {n}={r['version']}={r['build']}" for n, r in sorted(records.items()))
+    env_yml.write_text(
+        f"name: test\nchannels:\n  - conda-forge\ndependencies:\n{deps}\n  - pip:\n"
+        "    - gamma==1.0\n"
+    )
+    code, report, _ = check(["--prefix", prefix], env_yml)
+    assert code == 0 and report["findings"] == [], report
+    # a hand-written file naming only some packages: what it does not name is not extra
+    env_yml.write_text("name: test\ndependencies:\n  - alpha=1.0\n  - python>=3.8\n")
+    code, report, _ = check(["--prefix", prefix], env_yml)
+    assert code == 0 and report["findings"] == [], report
+    env_yml.write_text("name: test\ndependencies:\n  - alpha>=2\n")
+    code, report, _ = check(["--prefix", prefix], env_yml)
+    assert code == 1 and brief(report) == {("version", "conda:alpha", ">=2", "1.0", "error")}
+
+    lock = work / "conda.envlock.yaml"
+    done = envlock("capture", "--prefix", prefix, str(lock), cwd=work, env=_env(work / "home"))
+    assert done.returncode == 0, done.stderr
+    for fmt in ("conda-explicit", "environment-yml", "requirements"):
+        out = work / f"exported-{fmt}"
+        done = envlock("export", str(lock), "--to", fmt, "-o", str(out), cwd=work, env=_env())
+        assert done.returncode == 0, done.stderr
+        code, report, _ = check(["--prefix", prefix], out)
+        assert code == 0 and report["findings"] == [], (fmt, out.read_text(), report)
