@@ -13,12 +13,24 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads these blocks
 
 __version__ = "0.1.0"
-__all__ = ["Environment", "Lockfile", "Result", "capture", "check", "dump", "load", "verify"]
+__all__ = [
+    "Environment",
+    "Lockfile",
+    "Result",
+    "capture",
+    "check",
+    "dump",
+    "export",
+    "load",
+    "verify",
+    "verify_against",
+]
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from envlock.api import Result, capture, dump, load, verify
+    from envlock.api import Result, capture, dump, load, verify, verify_against
+    from envlock.export import export
     from envlock.guard import check
     from envlock.model import Environment, Lockfile
 
@@ -28,7 +40,11 @@ def __getattr__(name: str) -> Any:
         from envlock.guard import check
 
         return check
-    if name in ("capture", "dump", "load", "verify", "Result"):
+    if name == "export":
+        from envlock.export import export
+
+        return export
+    if name in ("capture", "dump", "load", "verify", "verify_against", "Result"):
         from envlock import api
 
         return getattr(api, name)

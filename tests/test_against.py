@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from condafactory import conda_dist_info, make_conda_prefix, write_record
 from factory import build_wheel, make_git_repo, make_project, make_sdist, make_venv, pip_install
@@ -18,6 +19,7 @@ from support import envlock
 
 PYVER = f"{sys.version_info[0]}.{sys.version_info[1]}"
 FULL = ".".join(map(str, sys.version_info[:3]))
+REPORT_SCHEMA = json.loads((Path(__file__).parents[1] / "schemas/report.schema.json").read_text())
 
 
 def _env(home: Path | None = None) -> dict[str, str]:
@@ -37,7 +39,9 @@ def check(target: list[str], against: Path, *extra: str) -> tuple[int, dict, str
         cwd=against.parent, env=_env(against.parent / "home"),
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout), done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, REPORT_SCHEMA)
+    return done.returncode, report, done.stderr
 
 
 def brief(report: dict) -> set[tuple]:
@@ -351,8 +355,10 @@ def test_environment_yml_and_round_trip(work: Path, conda_env: dict) -> None:
         f"name: test\nchannels:\n  - conda-forge\ndependencies:\n{deps}\n  - pip:\n"
         "    - gamma==1.0\n"
     )
-    code, report, _ = check(["--prefix", prefix], env_yml)
+    code, report, stderr = check(["--prefix", prefix], env_yml)
     assert code == 0 and report["findings"] == [], report
+    assert "channels list is not checked" in " ".join(report["not_checked"])
+    assert "not checked: the channels list" in stderr
     # a hand-written file naming only some packages: what it does not name is not extra
     env_yml.write_text("name: test\ndependencies:\n  - alpha=1.0\n  - python>=3.8\n")
     code, report, _ = check(["--prefix", prefix], env_yml)
@@ -370,3 +376,43 @@ def test_environment_yml_and_round_trip(work: Path, conda_env: dict) -> None:
         assert done.returncode == 0, done.stderr
         code, report, _ = check(["--prefix", prefix], out)
         assert code == 0 and report["findings"] == [], (fmt, out.read_text(), report)
+
+
+# --- every real foreign lockfile of the corpus ------------------------------------------------
+
+
+def test_every_corpus_lockfile_loads_or_is_refused_in_one_line(corpus: Path) -> None:
+    """Format detected from the content alone: each file loads, or is refused with one line
+    naming it (invalid on purpose, a uv.lock, a platform to choose)."""
+    from envlock import foreign
+    from envlock.errors import LockfileError, UsageError
+
+    loaded, refused = {}, {}
+    for path in sorted((corpus / "lockfiles").rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(corpus / "lockfiles").as_posix()
+        try:
+            loaded[rel] = foreign.load(path, platform="linux-64")
+        except (LockfileError, UsageError) as e:
+            message = str(e)
+            assert "\n" not in message and path.name in message.split(": ")[0], message
+            refused[rel] = message
+    assert loaded["pylock/TRAP-cambridge-iccs-misnamed.pylock.toml"].format == "requirements"
+    assert loaded["pixi/examples-pypi.pixi.lock"].format == "pixi"
+    assert loaded["conda-lock/rattler-numpy.conda-lock.yml"].format == "conda-lock"
+    assert loaded["explicit/ros-noetic_linux-64.txt"].format == "conda-explicit"
+    assert loaded["env-export/dexdeform.environment.yml"].format == "environment-yml"
+    assert loaded["pylock/comfy-cli.pylock.toml"].format == "pylock"
+    for invalid in (
+        "conda-lock/invalid-v1-missing-metadata.conda-lock.yml",
+        "conda-lock/mamba-bad_package.conda-lock.yml",
+        "pixi/invalid-v6-missing-environments.pixi.lock",
+        "pixi/rattler-forward-compatible-version1000.pixi.lock",
+        "pylock/pip-tests-pylock.invalid.toml",
+    ):
+        assert invalid in refused, invalid
+    assert "newer" in refused["pixi/rattler-forward-compatible-version1000.pixi.lock"]
+    assert "older" in refused["pixi/rattler-v3-robostack-turtlesim.pixi.lock"]
+    assert all("uv.lock" in m for k, m in refused.items() if k.startswith("uv/"))
+    assert len(loaded) > 80, sorted(refused.items())

@@ -27,5 +27,6 @@ def render(result: Result, lockfile: str) -> str:
         "findings": [f.to_dict() for f in result.findings],
         "complete": not result.live.warnings,
         "warnings": list(result.live.warnings),
+        "not_checked": list(result.notes),
     }
     return json.dumps(well_formed(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n"
