@@ -62,8 +62,9 @@ def _read_text(path: str, limit: int = -1) -> Optional[str]:
         return None
 
 
-def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool]:
-    """Name and Version from a METADATA / PKG-INFO file, reading only its header block."""
+def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool, bool]:
+    """Name and Version from a METADATA / PKG-INFO file, reading only its header block;
+    whether the file could be read, and whether its header block is valid UTF-8."""
     try:
         with open(path, "rb") as f:
             head = f.read(8192)
@@ -73,9 +74,17 @@ def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool]:
                     break
                 head += more
     except OSError:
-        return None, None, False
+        return None, None, False, True
+    try:
+        text, clean = head.decode("utf-8"), True
+    except UnicodeDecodeError as exc:
+        text = head.decode("utf-8", "replace")
+        # a bad byte after the headers, or a character cut at the end of what was read, is
+        # not a corrupt header
+        before = head[: exc.start]
+        clean = b"\n\n" in before or b"\r\n\r\n" in before or exc.start > len(head) - 4
     name = version = None
-    for line in head.decode("utf-8", "replace").splitlines():
+    for line in text.splitlines():
         if not line.strip():
             break
         if name is None and line.startswith("Name:"):
@@ -84,24 +93,30 @@ def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool]:
             version = line[8:].strip()
         if name is not None and version is not None:
             break
-    return name, version, True
+    return name, version, True, clean
 
 
-def read_distribution(path: str) -> Any:
-    """One ``*.dist-info`` / ``*.egg-info`` directory as a dict, or a warning string."""
+def _problem(kind: str, path: str, **facts: Any) -> Dist:
+    facts["kind"], facts["path"] = kind, path
+    return facts
+
+
+def read_distribution(path: str) -> Tuple[Optional[Dist], Optional[Dist]]:
+    """One ``*.dist-info`` / ``*.egg-info`` directory: the distribution as a dict (None when
+    its metadata cannot be read), and the problem found with it (or None)."""
     kind = "dist-info" if path.endswith(".dist-info") else "egg-info"
     if kind == "egg-info" and os.path.isfile(path):  # a bare ``name.egg-info`` file
         meta_file = path
     else:
         meta_file = os.path.join(path, "METADATA" if kind == "dist-info" else "PKG-INFO")
-    name, version, readable = _metadata_headers(meta_file)
-    if not readable:
-        return "%s: no readable %s" % (path, os.path.basename(meta_file))
-    if not name or not version:
-        return "%s: %s has no Name or Version" % (path, os.path.basename(meta_file))
+    name, version, readable, clean = _metadata_headers(meta_file)
+    if not readable or not name or not version:
+        what = "no-metadata" if not readable else "no-name-version"
+        return None, _problem(what, path, file=os.path.basename(meta_file))
     dist: Dist = {"name": name, "version": version, "path": path, "kind": kind}
+    problem = None if clean else _problem("undecodable", path, file=os.path.basename(meta_file))
     if meta_file == path:
-        return dist
+        return dist, problem
     installer = (_read_text(os.path.join(path, "INSTALLER"), 200) or "").strip()
     if installer:
         dist["installer"] = installer.splitlines()[0]
@@ -113,29 +128,79 @@ def read_distribution(path: str) -> Any:
             dist["direct_url"] = json.loads(direct_url)
         except ValueError:
             dist["direct_url"] = None
-    return dist
+    return dist, problem
 
 
-def scan_distributions(paths: List[str]) -> Tuple[List[Dist], List[str]]:
-    """Distributions importable from ``paths``, first one per name wins (as for imports)."""
+def scan(paths: List[str], details: bool = False) -> Tuple[List[Dist], List[Dist], Dict[str, int]]:
+    """Distributions importable from ``paths``, first one per name wins (as for imports);
+    the problems found on the way (plain data: the host words them); and how many
+    distributions each directory holds. A directory reached twice (``lib64`` -> ``lib``)
+    is read once. ``details`` (for ``envlock doctor``) also reports shadowed distributions.
+    """
     found: Dict[str, Dist] = {}
-    warnings: List[str] = []
+    where: Dict[str, str] = {}
+    problems: List[Dist] = []
+    counts: Dict[str, int] = {}
+    seen = set()
     for entry in paths:
+        directory = entry or "."
+        real = os.path.realpath(directory)
+        if real in seen:
+            continue
+        seen.add(real)
         try:
-            names = sorted(os.listdir(entry or "."))
+            names = sorted(os.listdir(directory))
         except OSError:
             continue
+        count = 0
         for base in names:
-            if not (base.endswith(".dist-info") or base.endswith(".egg-info")):
+            if base[0] == "~":  # pip renames what it removes to ~...; pip ignores these
+                problems.append(_problem("leftover", os.path.join(directory, base)))
                 continue
-            dist = read_distribution(os.path.join(entry or ".", base))
-            if isinstance(dist, str):
-                warnings.append(dist)
+            if not base.endswith((".dist-info", ".egg-info")):
+                if base.endswith(".egg-link"):
+                    path = os.path.join(directory, base)
+                    target = (_read_text(path, 4096) or "").strip().split("\n")[0].strip()
+                    problems.append(_problem("egg-link", path, name=base[:-9], target=target))
                 continue
+            path = os.path.join(directory, base)
+            dist, problem = read_distribution(path)
+            if problem is not None:
+                problems.append(problem)
+            if dist is None:
+                continue
+            count += 1
             key = canonical_name(dist["name"])
             if key not in found:
                 found[key] = dist
-    return [found[k] for k in sorted(found)], warnings
+                where[key] = real
+            elif where[key] == real or details:
+                kind = "duplicate" if where[key] == real else "shadowed"
+                first = found[key]
+                problems.append(
+                    _problem(kind, path, name=dist["name"], version=dist["version"],
+                             other=first["path"], other_version=first["version"])
+                )  # fmt: skip
+        counts[directory] = count
+    return [found[k] for k in sorted(found)], problems, counts
+
+
+_WARNINGS = {
+    "no-metadata": "%s: no readable %s",
+    "no-name-version": "%s: %s has no Name or Version",
+}
+
+
+def scan_distributions(paths: List[str]) -> Tuple[List[Dist], List[str]]:
+    """Distributions importable from ``paths``, and warnings about unreadable metadata."""
+    distributions, problems, _ = scan(paths)
+    return distributions, warnings_of(problems)
+
+
+def warnings_of(problems: List[Dist]) -> List[str]:
+    return [
+        _WARNINGS[p["kind"]] % (p["path"], p["file"]) for p in problems if p["kind"] in _WARNINGS
+    ]
 
 
 def python_facts() -> Dict[str, Any]:
@@ -264,9 +329,33 @@ def site_paths(skip_script_dir: bool = False) -> List[str]:
     return paths
 
 
-def collect(variable_names: List[str], in_process: bool = False) -> Dict[str, Any]:
-    distributions, warnings = scan_distributions(site_paths(skip_script_dir=in_process))
-    return {
+def leaks(counts: Dict[str, int]) -> List[Dist]:
+    """The scanned directories on ``sys.path`` because of the user site-packages or
+    ``PYTHONPATH``, not because the environment has them, with their distribution counts."""
+    site: Any = sys.modules.get("site")
+    env = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    origins = dict((os.path.realpath(p), "PYTHONPATH") for p in env if p)
+    if getattr(site, "ENABLE_USER_SITE", False) and getattr(site, "USER_SITE", None):
+        origins[os.path.realpath(site.USER_SITE)] = "the user site-packages"
+    if not origins:
+        return []
+    own = set(map(os.path.realpath, getattr(site, "getsitepackages", list)()))
+    found = [(d, n, os.path.realpath(d)) for d, n in counts.items()]
+    return [
+        _problem("leak", d, origin=origins[real], count=n)
+        for d, n, real in found
+        if real in origins and real not in own
+    ]
+
+
+def collect(
+    variable_names: List[str], in_process: bool = False, details: bool = False
+) -> Dict[str, Any]:
+    """The payload. ``problems`` (plain data about broken installs) is there only when some
+    were found, or with ``details`` (for ``envlock doctor``: shadowed distributions too)."""
+    distributions, problems, counts = scan(site_paths(skip_script_dir=in_process), details)
+    problems.extend(p for p in leaks(counts) if p["count"] or details)
+    payload = {
         "probe_version": PROBE_VERSION,
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
@@ -278,14 +367,20 @@ def collect(variable_names: List[str], in_process: bool = False) -> Dict[str, An
             (k, v) for k, v in os.environ.items() if k.startswith("CONDA_OVERRIDE_")
         ),
         "distributions": distributions,
-        "warnings": warnings,
+        "warnings": warnings_of(problems),
     }
+    if problems or details:
+        payload["problems"] = problems
+    return payload
 
 
 def main(argv: List[str]) -> int:
     marker = argv[1]
     names = json.loads(argv[2]) if len(argv) > 2 else []
-    payload = json.dumps(collect(names), ensure_ascii=True, sort_keys=True)
+    options = json.loads(argv[3]) if len(argv) > 3 else {}
+    payload = json.dumps(
+        collect(names, details=bool(options.get("details"))), ensure_ascii=True, sort_keys=True
+    )
     out = sys.stdout
     out.write("\n" + marker + payload + marker + "\n")
     out.flush()

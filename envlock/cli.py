@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from envlock import __version__
 from envlock.commands import capture, diff, schema, show, verify
+from envlock.commands import doctor as doctor_command
 from envlock.commands import export as export_command
 from envlock.errors import EnvlockError
 from envlock.redact import redact_text
@@ -20,6 +21,7 @@ COMMANDS = {
     "diff": diff,
     "show": show,
     "schema": schema,
+    "doctor": doctor_command,
     "export": export_command,
 }
 
@@ -76,7 +78,9 @@ def _fail(message: str, verbose: int) -> None:
         import traceback
 
         traceback.print_exc()
-    print(f"envlock: error: {message}", file=sys.stderr)
+    from envlock.escape import printable
+
+    print(f"envlock: error: {printable(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

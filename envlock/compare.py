@@ -19,6 +19,7 @@ from envlock.findings import (
     RECAPTURE,
     WARNING,
     Finding,
+    pin,
     shell_name,
     shell_word,
 )
@@ -103,7 +104,7 @@ def install_hint(pkg: Package) -> str:
     """The command that installs exactly ``pkg``."""
     src = pkg.source
     if src is None or src.kind == "index":
-        return f"pip install {shell_word(f'{pkg.name}=={pkg.version}')}"
+        return f"pip install {shell_word(pin(pkg.name, pkg.version))}"
     if src.kind == "vcs" and src.url:
         ref = f"@{src.commit}" if src.commit else ""
         sub = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
@@ -113,7 +114,7 @@ def install_hint(pkg: Package) -> str:
         return f"pip install {'-e ' if src.editable else ''}{shell_word(src.path)}"
     if src.url or src.path:
         return f"pip install {shell_word(f'{pkg.name} @ {src.url or src.path}')}"
-    return f"pip install '{pkg.name}=={pkg.version}'"
+    return f"pip install {shell_word(pin(pkg.name, pkg.version))}"
 
 
 def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from envlock._probe import canonical_name
 from envlock.condamodel import CondaPackage, CondaSection
-from envlock.findings import ERROR, RECAPTURE, WARNING, Finding, shell_name, shell_word
+from envlock.findings import ERROR, RECAPTURE, WARNING, Finding, pin, shell_name, shell_word
 from envlock.model import Environment
 
 
@@ -53,7 +53,7 @@ def conda_findings(expected: Environment, actual: Environment) -> Iterator[Findi
                     f"conda {a.version}",
                     ERROR,
                     f"conda remove --force {shell_name(name)} && "
-                    f"pip install {shell_word(f'{pip_name}=={locked.version}')}",
+                    f"pip install {shell_word(pin(pip_name, locked.version))}",
                 )
             else:
                 hint = f"conda remove {shell_name(name)}, or {RECAPTURE}"

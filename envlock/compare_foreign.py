@@ -14,7 +14,7 @@ from envlock._probe import canonical_name
 from envlock.compare import install_hint
 from envlock.compare_conda import conda_install_hint
 from envlock.condamodel import CondaPackage
-from envlock.findings import CATEGORIES, ERROR, WARNING, Finding, shell_name, shell_word
+from envlock.findings import CATEGORIES, ERROR, WARNING, Finding, pin, shell_name, shell_word
 from envlock.foreign import CondaWant, Foreign, PipWant
 from envlock.model import Environment, Package, Source
 
@@ -218,7 +218,7 @@ def _pip_hint(want: PipWant) -> str:
     if want.source is not None and want.source.kind != "index":
         return install_hint(Package(want.name, want.version or "", source=want.source))
     if want.version:
-        return f"pip install {shell_word(f'{want.name}=={want.version}')}"
+        return f"pip install {shell_word(pin(want.name, want.version))}"
     return f"pip install {shell_word(want.name + (want.specifier or ''))}"
 
 

@@ -69,3 +69,15 @@ def shell_name(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def pin(name: str, version: str) -> str:
+    """``name==version``, or ``name===version`` for a version that is not PEP 440 (pip
+    refuses ``==`` there)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"{name}==={version}"
+    return f"{name}=={version}"

@@ -151,6 +151,61 @@ def _variables(values: dict[str, str | None] | None) -> Variables | None:
     )
 
 
+# PEP 440 (packaging's VERSION_PATTERN, compacted); compiled on first use: most versions are
+# dotted numbers, which never need it.
+_PEP440 = (
+    r"v?(?:\d+!)?\d+(?:\.\d+)*(?:[._-]?(?:alpha|a|beta|b|preview|pre|c|rc)[._-]?\d*)?"
+    r"(?:-\d+|[._-]?(?:post|rev|r)[._-]?\d*)?(?:[._-]?dev[._-]?\d*)?"
+    r"(?:\+[a-z0-9]+(?:[._-][a-z0-9]+)*)?\Z"
+)
+
+
+def is_pep440(version: str) -> bool:
+    """Whether ``version`` is a valid PEP 440 version (what ``packaging.version.Version``
+    accepts), without importing packaging."""
+    digits = version.replace(".", "")
+    if digits.isdigit() and digits.isascii() and ".." not in f".{version}.":
+        return True
+    import re
+
+    return re.match(_PEP440, version, re.IGNORECASE | re.ASCII) is not None
+
+
+def problem_warning(problem: dict[str, Any]) -> str | None:
+    """A warning line for one of the probe's ``problems``; None for those it words itself
+    (unreadable metadata) and those only ``envlock doctor`` lists."""
+    kind, path = problem.get("kind"), problem.get("path")
+    if kind == "undecodable":
+        return f"{path}: {problem['file']} is not valid UTF-8; read with replacement characters"
+    if kind == "duplicate":
+        return (
+            f"{path}: {problem['name']} {problem['version']} is installed twice in one "
+            f"directory (also {problem['name']} {problem['other_version']} at "
+            f"{os.path.basename(problem['other'])})"
+        )
+    if kind == "leftover":
+        return f"{path}: left behind by an interrupted pip run; remove it"
+    if kind == "egg-link":
+        name, target = problem["name"], problem.get("target") or "an unknown directory"
+        return f"{path}: a legacy develop install (setup.py develop) of {name} from {target}"
+    if kind == "leak" and problem.get("count"):
+        return (
+            f"{path}: on sys.path through {problem['origin']}, with {problem['count']} "
+            "distribution(s) that leak into the environment"
+        )
+    return None
+
+
+def legacy_egg_info(dist: dict[str, Any]) -> bool:
+    """Whether an installer put ``dist`` into a site-packages directory in the legacy
+    ``.egg-info`` format (``setup.py install``). A develop install's ``.egg-info`` lives in
+    its project, and its ``.egg-link`` has a warning of its own."""
+    return dist.get("kind") == "egg-info" and os.path.basename(os.path.dirname(dist["path"])) in (
+        "site-packages",
+        "dist-packages",
+    )
+
+
 def environment_kind(prefix: str | None) -> str | None:
     if not prefix:
         return None
@@ -172,6 +227,12 @@ def from_payload(
     conda side, read from its files, when it has one."""
     warnings = list(payload.get("warnings", []))
     distributions = payload["distributions"]
+    warnings.extend(filter(None, map(problem_warning, payload.get("problems") or ())))
+    warnings.extend(
+        f"{d['path']}: version {d['version']!r} is not PEP 440; recorded as is, compared exactly"
+        for d in distributions
+        if not is_pep440(d["version"])
+    )
     python, platform = _python(payload.get("python")), _platform(payload.get("platform"))
     conda_section = None
     conda_dists: list[Package] = []
@@ -193,6 +254,13 @@ def from_payload(
             platform = condaenv.static_platform(conda) or platform
         conda_section = condaenv.section(conda, hazards, platform, payload.get("conda_overrides"))
     packages = [package_from_dist(d, base_dir, warnings) for d in distributions]
+    legacy = sorted(f"{d['name']} {d['version']}" for d in distributions if legacy_egg_info(d))
+    if legacy:
+        shown = ", ".join(legacy[:3]) + (", ..." if len(legacy) > 3 else "")
+        warnings.append(
+            f"{len(legacy)} distribution(s) installed in the legacy .egg-info format ({shown}): "
+            "installer and source unknown; `envlock doctor` says how to reinstall them"
+        )
     return Environment(
         kind=environment_kind(payload.get("prefix")),
         method=method,

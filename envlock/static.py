@@ -68,20 +68,24 @@ def _python_facts(prefix: Path, sites: list[Path]) -> dict[str, Any]:
     return facts
 
 
-def read(prefix: Path) -> dict[str, Any]:
-    """A payload of the same shape as the probe's, from files under ``prefix``."""
+def read(prefix: Path, details: bool = False) -> dict[str, Any]:
+    """A payload of the same shape as the probe's, from files under ``prefix``; ``details``
+    adds what ``envlock doctor`` needs (see :func:`envlock._probe.collect`)."""
     sites = site_packages(prefix)
     if not sites and not (prefix / "conda-meta").is_dir():
         raise TargetError(
             f"{display_path(prefix)} is not a Python environment: no site-packages in it"
         )
-    distributions, warnings = _probe.scan_distributions([str(s) for s in sites])
+    distributions, problems, _ = _probe.scan([str(s) for s in sites], details)
     is_windows = (prefix / "Lib" / "site-packages").is_dir() and not (prefix / "lib").is_dir()
-    return {
+    payload = {
         "prefix": str(prefix),
         "python": _python_facts(prefix, sites),
         "platform": {"os": "windows", "method": "layout"} if is_windows else {"method": "unknown"},
         "variables": None,
         "distributions": distributions,
-        "warnings": warnings,
+        "warnings": _probe.warnings_of(problems),
     }
+    if problems or details:
+        payload["problems"] = problems
+    return payload

@@ -118,17 +118,20 @@ def _which(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-def probe(target: Target, variable_names: list[str]) -> dict[str, Any]:
-    """The probe's payload for ``target`` (which must not be a static target)."""
+def probe(target: Target, variable_names: list[str], details: bool = False) -> dict[str, Any]:
+    """The probe's payload for ``target`` (which must not be a static target); ``details``
+    adds what ``envlock doctor`` needs."""
     from envlock import _probe
 
     if target.in_process:
-        return _probe.collect(variable_names, in_process=True)
+        return _probe.collect(variable_names, in_process=True, details=details)
     assert target.python is not None
-    return _run_probe(target.python, Path(_probe.__file__), variable_names)
+    return _run_probe(target.python, Path(_probe.__file__), variable_names, details)
 
 
-def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[str, Any]:
+def _run_probe(
+    python: Path, script: Path, variable_names: list[str], details: bool = False
+) -> dict[str, Any]:
     import subprocess
     import tempfile
 
@@ -141,6 +144,8 @@ def _run_probe(python: Path, script: Path, variable_names: list[str]) -> dict[st
             copy.write_text(Path(_probe.__file__).read_text(encoding="utf-8"), encoding="utf-8")
             script = copy
         cmd = [str(python), str(script), marker, json.dumps(variable_names)]
+        if details:
+            cmd.append(json.dumps({"details": True}))
         try:
             done = subprocess.run(
                 cmd,

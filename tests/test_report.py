@@ -26,12 +26,12 @@ def test_json_report_contract() -> None:
     data = json.loads(jsonfmt.render(drifted(), "envlock.yaml"))
     assert list(data) == [
         "report_version", "lockfile", "environment", "status", "exit_code", "counts", "findings",
-        "complete", "warnings",
+        "complete", "warnings", "not_checked",
     ]  # fmt: skip
     assert data["report_version"] == 1
     assert data["status"] == "drift" and data["exit_code"] == 1
     assert data["counts"] == {"error": 2, "warning": 0, "info": 0}
-    assert data["complete"] is True and data["warnings"] == []
+    assert data["complete"] is True and data["warnings"] == [] and data["not_checked"] == []
     for finding in data["findings"]:
         assert list(finding) == ["category", "subject", "expected", "actual", "severity", "hint"]
     assert data["findings"][0] == {
