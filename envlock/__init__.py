@@ -14,22 +14,26 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads these
 
 __version__ = "0.1.0"
 __all__ = [
+    "ClusterResult",
     "Environment",
     "Lockfile",
     "Result",
     "capture",
+    "capture_cluster",
     "check",
     "dump",
     "export",
     "load",
     "verify",
     "verify_against",
+    "verify_cluster",
 ]
 
 if TYPE_CHECKING:
     from typing import Any
 
     from envlock.api import Result, capture, dump, load, verify, verify_against
+    from envlock.cluster import ClusterResult, capture_cluster, verify_cluster
     from envlock.export import export
     from envlock.guard import check
     from envlock.model import Environment, Lockfile
@@ -48,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from envlock import api
 
         return getattr(api, name)
+    if name in ("verify_cluster", "capture_cluster", "ClusterResult"):
+        from envlock import cluster
+
+        return getattr(cluster, name)
     if name in ("Environment", "Lockfile"):
         from envlock import model
 

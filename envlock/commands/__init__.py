@@ -13,7 +13,12 @@ from envlock.policy import Policy
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
+    from typing import Union
+
     from envlock.api import Result
+    from envlock.cluster import ClusterResult
+
+    AnyResult = Union[Result, ClusterResult]
 
 # --format NAME -> module of envlock.report
 REPORTERS = {
@@ -105,9 +110,15 @@ def policy_from(args: argparse.Namespace) -> Policy:
     )
 
 
-def render(result: Result, label: str, fmt: str, colour: bool = False) -> str:
+def render(result: AnyResult, label: str, fmt: str, colour: bool = False) -> str:
     import importlib
 
+    from envlock.api import Result
+
+    if not isinstance(result, Result):  # a Dask cluster's: envlock verify --dask
+        from envlock.report import cluster
+
+        return cluster.render(result, label, fmt, colour=colour)
     module = importlib.import_module(f"envlock.report.{REPORTERS[fmt]}")
     if fmt == "text":
         text: str = module.render(result, label, colour=colour)
@@ -116,7 +127,7 @@ def render(result: Result, label: str, fmt: str, colour: bool = False) -> str:
     return rendered
 
 
-def emit(result: Result, label: str, args: argparse.Namespace) -> None:
+def emit(result: AnyResult, label: str, args: argparse.Namespace) -> None:
     """Print the report (and write ``--output``); the one place reports leave envlock."""
     from envlock.lockfile import write_atomic
 

@@ -12,13 +12,16 @@ import os
 from pathlib import Path
 
 from envlock import api, lockfile, target
-from envlock.commands import add_target_options, lockfile_path, policy_from, say, warn
+from envlock.commands import add_target_options, fleet, lockfile_path, policy_from, say, warn
 from envlock.model import Lockfile
 from envlock.redact import display_path
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from envlock.model import Environment
+    from envlock.policy import Policy
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -35,22 +38,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         "--name", help="environment name in the lockfile (default: the platform, e.g. linux-64)"
     )
     add_target_options(p)
+    fleet.add_options(p, "record the environment every worker of a Dask cluster shares")
 
 
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     path = lockfile_path(args.lockfile, args.format, policy)
     _read(path, args.format)  # a broken lockfile fails now, not after the capture
-    where = target.resolve(python=args.python, prefix=args.prefix)
-    say(args, where.describe())
-    if not args.no_runtime and where.method != "static":
-        say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
-    env = api.capture(
-        target=where,
-        base_dir=path.absolute().parent,
-        runtime=not args.no_runtime,
-        variables=policy.variables,
-    )
+    env = fleet.capture(args, policy, path) if args.dask else _capture(args, policy, path)
     for message in env.warnings:
         warn(message)
     name = args.name or api.default_name(env)
@@ -60,6 +55,19 @@ def run(args: argparse.Namespace) -> int:
     summary = f"{display_path(path)} [{name}]: {len(env.packages)} packages"
     say(args, f"wrote {summary}" if written else f"unchanged, not rewritten: {summary}")
     return 0
+
+
+def _capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environment:
+    where = target.resolve(python=args.python, prefix=args.prefix)
+    say(args, where.describe())
+    if not args.no_runtime and where.method != "static":
+        say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
+    return api.capture(
+        target=where,
+        base_dir=path.absolute().parent,
+        runtime=not args.no_runtime,
+        variables=policy.variables,
+    )
 
 
 def _read(path: Path, fmt: str | None) -> Lockfile:

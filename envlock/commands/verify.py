@@ -9,6 +9,7 @@ from envlock.commands import (
     add_report_options,
     add_target_options,
     emit,
+    fleet,
     lockfile_path,
     policy_from,
     say,
@@ -55,10 +56,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
     )
     add_report_options(p)
     add_target_options(p)
+    fleet.add_options(p, "check the client, the scheduler and every worker of a Dask cluster")
 
 
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
+    if args.dask:
+        return fleet.verify(args, policy, lockfile_path(args.lockfile, policy=policy))
     if args.against:
         return _against(args, policy)
     if args.against_format or args.against_env or args.platform:
