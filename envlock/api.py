@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Union
 
     from envlock.conda import CondaPrefix
-    from envlock.foreign import Foreign
+    from envlock.foreign.model import Foreign
     from envlock.policy import Policy
 
     PathLike = Union[str, os.PathLike[str]]

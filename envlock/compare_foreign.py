@@ -15,7 +15,7 @@ from envlock.compare import install_hint
 from envlock.compare_conda import conda_install_hint
 from envlock.condamodel import CondaPackage
 from envlock.findings import CATEGORIES, ERROR, WARNING, Finding, pin, shell_name, shell_word
-from envlock.foreign import CondaWant, Foreign, PipWant
+from envlock.foreign.model import CondaWant, Foreign, PipWant
 from envlock.model import Environment, Package, Source
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block

@@ -40,7 +40,7 @@ import re
 from pathlib import Path
 
 from envlock.errors import LockfileError
-from envlock.foreign import CondaWant, Foreign, PipWant
+from envlock.foreign.model import CondaWant, Foreign, PipWant
 from envlock.reader import Reader
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block

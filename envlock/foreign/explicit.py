@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from envlock.errors import LockfileError, UsageError
-from envlock.foreign import CondaWant, Foreign, PipWant
+from envlock.foreign.model import CondaWant, Foreign, PipWant
 
 FORMAT = "conda-explicit"
 _MD5 = re.compile(r"^[0-9a-f]{32}$")

@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, replace
 
 from envlock.errors import LockfileError, UsageError
-from envlock.foreign import CondaWant, Foreign, PipWant, common
+from envlock.foreign import common
+from envlock.foreign.model import CondaWant, Foreign, PipWant
 from envlock.model import Source
 from envlock.reader import Reader
 from envlock.redact import home_to_tilde, redact_text, redact_url

@@ -24,7 +24,8 @@ import re
 
 from envlock._probe import canonical_name
 from envlock.errors import LockfileError, UsageError
-from envlock.foreign import Foreign, PipWant, common
+from envlock.foreign import common
+from envlock.foreign.model import Foreign, PipWant
 from envlock.model import Source
 from envlock.reader import Reader, _type_name
 from envlock.redact import home_to_tilde, redact_url

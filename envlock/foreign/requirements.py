@@ -27,7 +27,8 @@ import re
 
 from envlock._probe import canonical_name
 from envlock.errors import LockfileError, UsageError
-from envlock.foreign import Foreign, PipWant, common
+from envlock.foreign import common
+from envlock.foreign.model import Foreign, PipWant
 from envlock.model import Source
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
