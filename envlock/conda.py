@@ -32,7 +32,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from envlock.redact import redact_text, redact_url
+from envlock.condamodel import ARCHIVES
+from envlock.redact import REDACTED, redact_text, redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class CondaRecord:
     requested_spec: str | None  # what the user asked for; None when not explicitly requested
     python_dists: tuple[str, ...]  # prefix-relative POSIX paths of its dist-info / egg-info
     file: str  # the conda-meta file name, for messages
+    archive: str | None = None  # the package file's type: ".conda" or ".tar.bz2"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ def _canonical(text: str) -> tuple[str, str | None]:
     from urllib.parse import urlsplit
 
     url = redact_url(text)
+    if url == REDACTED:  # not parseable: masked whole
+        return url, None
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -533,6 +537,12 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _public(spec: str | None) -> str | None:
+    """A spec as envlock may record it: one that names a channel by URL
+    (``https://user:pw@host/t/<token>/ch::numpy``) loses the URL's credentials."""
+    return redact_text(spec) if spec is not None and "//" in spec else spec
+
+
 def _requested(data: dict[str, Any]) -> str | None:
     """The record's own ``requested_spec`` (conda writes the string "None" for packages
     nobody asked for) or the first of rattler's ``requested_specs``."""
@@ -601,10 +611,22 @@ def _record(fn: str, text: str, history: dict[str, str]) -> CondaRecord | str:
         subdir=subdir,
         md5=_str(data.get("md5")),
         sha256=_str(data.get("sha256")),
-        requested_spec=history.get(name.lower()) or _requested(data),
+        requested_spec=_public(history.get(name.lower()) or _requested(data)),
         python_dists=_python_dists(data.get("files")),
         file=fn,
+        archive=_archive(data),
     )
+
+
+def _archive(data: dict[str, Any]) -> str | None:
+    """Whether the package came as a ``.conda`` or a ``.tar.bz2`` file (from ``fn`` or
+    ``url``): the one thing besides name, version and build that its URL needs."""
+    for key in ("fn", "url"):
+        value = _str(data.get(key)) or ""
+        for suffix in ARCHIVES:
+            if value.endswith(suffix):
+                return suffix
+    return None
 
 
 def _read_text(path: str) -> str:

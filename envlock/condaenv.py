@@ -149,6 +149,7 @@ def section(
                 md5=r.md5,
                 sha256=r.sha256,
                 requested=r.requested_spec is not None,
+                archive=r.archive,
                 spec=r.requested_spec,
             )
             for r in conda.records

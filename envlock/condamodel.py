@@ -29,6 +29,7 @@ class CondaPackage:
     sha256: str | None = None
     requested: bool | None = None
     spec: str | None = None  # what the user asked for, when requested
+    archive: str | None = None  # the package file's type, one of ARCHIVES
 
     def to_dict(self) -> dict[str, Any]:
         return compact(
@@ -43,6 +44,7 @@ class CondaPackage:
                 "sha256": self.sha256,
                 "requested": self.requested,
                 "spec": self.spec,
+                "archive": self.archive,
             }
         )
 
@@ -62,10 +64,21 @@ class CondaPackage:
             sha256=r.get("sha256", str),
             requested=r.get("requested", bool),
             spec=r.get("spec", str),
+            archive=_archive(r),
         )
 
     def install_spec(self) -> str:
         return f"{self.name}={self.version}={self.build}"
+
+
+ARCHIVES = (".conda", ".tar.bz2")
+
+
+def _archive(r: Reader) -> str | None:
+    value = r.get("archive", str)
+    if value is not None and value not in ARCHIVES:
+        raise LockfileError(f"{r.where('archive')}: must be one of {', '.join(ARCHIVES)}")
+    return value
 
 
 def _is_url(value: str | None) -> bool:

@@ -37,7 +37,7 @@ _PYTHON_VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?$")
 _SYS_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 _ANACONDA_ORG = "https://conda.anaconda.org"
 _ANACONDA_REPO = "https://repo.anaconda.com"
-# The lockfile does not record whether a conda package came as .conda or .tar.bz2.
+# For lockfiles that do not record whether a conda package came as .conda or .tar.bz2.
 CONDA_EXTENSION = ".conda"
 
 
@@ -301,8 +301,9 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
 def conda_explicit(env: Environment, *, name: str | None = None) -> str:
     """A conda ``@EXPLICIT`` spec: one package URL per line, with its md5 (or sha256).
 
-    The lockfile does not record whether a package was a ``.conda`` or a ``.tar.bz2`` file;
-    ``.conda`` is written, as every channel serves new packages in it, and the header says so.
+    Each URL ends in the package file's type as captured (``.conda`` or ``.tar.bz2``); for a
+    lockfile without it, ``.conda`` is written, as every channel serves new packages in it,
+    and the header says so.
     """
     conda = _conda_side(env, name)
     subdir = env.platform.subdir or _main_subdir(conda)
@@ -311,9 +312,13 @@ def conda_explicit(env: Environment, *, name: str | None = None) -> str:
         "# $ conda create --name <env> --file <this file>",
         f"# platform: {subdir or 'unknown'}",
         f"# Exported by envlock from {_describe(env, name)}.",
-        "# The lockfile does not record each package's file type: .conda is assumed; where a",
-        "# channel has only the .tar.bz2 file, change the extension (the hash is the file's).",
     ]
+    if any(p.archive is None for p in conda.packages):
+        lines += [
+            "# The lockfile does not record some packages' file type: .conda is assumed;",
+            "# where a channel has only the .tar.bz2 file, change the extension (the hash is",
+            "# the file's).",
+        ]
     if env.packages:
         lines.append("# pip's packages are not here: export them with --to requirements.")
     lines.append("@EXPLICIT")
@@ -328,7 +333,7 @@ def _conda_url(p: CondaPackage, default_subdir: str | None) -> str | None:
     subdir = p.subdir or default_subdir
     if base is None or subdir is None:
         return None
-    url = f"{base}/{subdir}/{p.name}-{p.version}-{p.build}{CONDA_EXTENSION}"
+    url = f"{base}/{subdir}/{p.name}-{p.version}-{p.build}{p.archive or CONDA_EXTENSION}"
     if p.md5:
         return f"{url}#{p.md5}"
     return f"{url}#sha256:{p.sha256}" if p.sha256 else url

@@ -444,7 +444,11 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
     alpha = conda_dist_info(prefix, platform.python_version(), "alpha", "1.0")
     write_record(prefix, "alpha", "1.0", "py_0", files=[f"{alpha}/METADATA", f"{alpha}/RECORD"])
     write_record(prefix, "libfoo", "2.0", "h1234_1", build_number=1, files=["lib/libfoo.so"])
-    write_record(prefix, "tzdata", "2024a", "h0_0", channel="defaults", subdir="noarch")
+    tzdata = write_record(prefix, "tzdata", "2024a", "h0_0", channel="defaults", subdir="noarch")
+    record = json.loads(tzdata.read_text())  # an older package, served as .tar.bz2
+    for key in ("fn", "url"):
+        record[key] = record[key].replace(".conda", ".tar.bz2")
+    tzdata.write_text(json.dumps(record))
     write_history(prefix, [("update", ["+conda-forge/linux-64::alpha-1.0-py_0"], ["alpha=1.0"])])
     (prefix / ".condarc").write_text("channels:\n  - conda-forge\n", encoding="utf-8")
     wheelhouse = tmp_path / "wheelhouse"
@@ -471,6 +475,8 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
     records = [json.loads(p.read_text()) for p in sorted((prefix / "conda-meta").glob("*.json"))]
     body = text.splitlines()[text.splitlines().index("@EXPLICIT") + 1 :]
     assert body == sorted(f"{r['url']}#{r['md5']}" for r in records)
+    assert any(line.split("#")[0].endswith("tzdata-2024a-h0_0.tar.bz2") for line in body)
+    assert ".conda is assumed" not in text  # every record said its file type
     assert "# platform: " in text and "--to requirements" in text  # gamma is pip's
 
     done = envlock("export", "--to", "environment-yml", cwd=tmp_path, env=env)
