@@ -416,3 +416,58 @@ def test_every_corpus_lockfile_loads_or_is_refused_in_one_line(corpus: Path) -> 
     assert "older" in refused["pixi/rattler-v3-robostack-turtlesim.pixi.lock"]
     assert all("uv.lock" in m for k, m in refused.items() if k.startswith("uv/"))
     assert len(loaded) > 80, sorted(refused.items())
+
+
+def _pixi(records: dict[str, dict], pypi: list[tuple[str, str]], environment: str) -> str:
+    """A pixi.lock (version 6) whose environment holds ``records`` and ``pypi``."""
+    refs, entries = [], []
+    for _name, r in sorted(records.items()):
+        refs.append(f"      - conda: {r['url']}")
+        entries += [f"- conda: {r['url']}", f"  sha256: {r['sha256']}", f"  md5: {r['md5']}"]
+    for name, version in pypi:
+        url = f"https://files.pythonhosted.org/packages/ab/{name}-{version}-py3-none-any.whl"
+        refs.append(f"      - pypi: {url}")
+        entries += [f"- pypi: {url}", f"  name: {name}", f"  version: '{version}'"]
+        entries.append(f"  sha256: {'e' * 64}")
+    return "\n".join(
+        [
+            "version: 6",
+            "environments:",
+            f"  {environment}:",
+            "    channels:",
+            "    - url: https://conda.anaconda.org/conda-forge/",
+            "    packages:",
+            "      linux-64:",
+            *refs,
+            "packages:",
+            *entries,
+            "",
+        ]
+    )
+
+
+def test_pixi_lock_describing_the_prefix(work: Path, conda_env: dict) -> None:
+    from condafactory import host_subdir
+
+    if host_subdir() != "linux-64":
+        pytest.skip("the records are written for linux-64")
+    prefix = ["--prefix", str(conda_env["prefix"])]
+    lock = work / "pixi.lock"
+    records = conda_env["records"]
+    lock.write_text(_pixi(records, [("gamma", "1.0")], "default"))
+    code, report, _ = check(prefix, lock)
+    assert code == 0 and report["findings"] == [], report
+    assert report["environment"] == "pixi.lock: default, linux-64"
+    # another environment of the file, chosen by name, has drifted
+    drifted = {k: v for k, v in records.items() if k != "libfoo"}
+    drifted["alpha"] = {**records["alpha"], "md5": "0" * 32, "sha256": "0" * 64}
+    lock.write_text(_pixi(drifted, [("gamma", "2.0"), ("delta", "1.0")], "test"))
+    code, report, _ = check(prefix, lock, "--against-env", "test")
+    found = brief(report)
+    assert code == 1
+    assert ("version", "gamma", "2.0", "1.0", "error") in found
+    assert ("missing", "delta", "1.0", None, "error") in found
+    assert ("extra", "conda:libfoo", None, "2.0", "warning") in found
+    assert any(f[:2] == ("hash", "conda:alpha") for f in found), found
+    done = envlock("verify", *prefix, "--against", str(lock), cwd=work, env=_env(work / "home"))
+    assert done.returncode == 2 and "default" in done.stderr and "test" in done.stderr
