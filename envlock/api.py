@@ -282,7 +282,7 @@ def verify_against(
     subdir) and ``environment`` choose within files that hold several; the platform defaults
     to the live one. The result's ``notes`` say what the file holds that was not checked."""
     from envlock import foreign as _foreign
-    from envlock.compare_foreign import compare_foreign
+    from envlock.compare_foreign import compare_foreign, marker_environment
 
     path = Path(path)
     if live is None:
@@ -295,7 +295,11 @@ def verify_against(
             variables=policy.variables if policy else (),
         )
     lock = _foreign.load(
-        path, fmt, platform=platform or live.platform.subdir, environment=environment
+        path,
+        fmt,
+        platform=platform or live.platform.subdir,
+        environment=environment,
+        markers=marker_environment(live),
     )
     findings = tuple(compare_foreign(lock, live))
     if policy is not None:

@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
     foreign = p.add_argument_group(
         "foreign lockfiles",
         "check against another tool's lockfile instead of envlock's: pylock.toml, "
-        "requirements, conda explicit spec, conda-lock.yml, pixi.lock, environment.yml",
+        "requirements, conda explicit spec, conda-lock.yml, pixi.lock, environment.yml, uv.lock",
     )
     foreign.add_argument("--against", metavar="FILE", help="the foreign lockfile to check")
     foreign.add_argument(
@@ -47,7 +47,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         help="its format (default: read from its content)",
     )
     foreign.add_argument(
-        "--against-env", metavar="NAME", help="environment within it (pixi.lock; default: default)"
+        "--against-env",
+        metavar="NAME",
+        help="environment within it (pixi.lock: default 'default'; uv.lock: a workspace member)",
     )
     foreign.add_argument(
         "--platform",

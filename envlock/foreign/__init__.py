@@ -28,6 +28,7 @@ FORMATS = {
     "conda-lock": ("condalock", "conda-lock.yml"),
     "pixi": ("pixi", "pixi.lock"),
     "environment-yml": ("envexport", "conda environment file"),
+    "uv-lock": ("uvlock", "uv.lock"),
 }
 
 
@@ -42,13 +43,10 @@ def detect(text: str) -> str:
         return "conda-explicit"
     if re.search(r"^(lock-version\s*=|\[\[packages\]\])", text, re.MULTILINE):
         return "pylock"
-    if re.search(r"^\[\[package\]\]", text, re.MULTILINE) and re.search(
+    if re.search(r"^\[\[(package|distribution)\]\]", text, re.MULTILINE) and re.search(
         r"^version\s*=\s*\d", text, re.MULTILINE
     ):
-        raise LockfileError(
-            "a uv.lock, which envlock does not read: export it with "
-            "`uv export --format pylock.toml -o pylock.toml` and verify against that"
-        )
+        return "uv-lock"
     keys = set(re.findall(r"^([A-Za-z_][\w-]*)\s*:", text, re.MULTILINE))
     if {"version", "packages"} <= keys:  # an envlock lockfile has no top-level packages
         return "pixi"
@@ -72,9 +70,11 @@ def load(
     *,
     platform: str | None = None,
     environment: str | None = None,
+    markers: dict[str, str] | None = None,
 ) -> Foreign:
     """Read a foreign lockfile: its format from ``fmt`` or its content, the platform (conda
-    subdir) and environment chosen where the format has several. Every error names the file."""
+    subdir) and environment chosen where the format has several; ``markers`` (the target's
+    PEP 508 marker values) decide what a uv.lock installs. Every error names the file."""
     import importlib
 
     from envlock.errors import LockfileError, UsageError
@@ -88,8 +88,13 @@ def load(
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
         module = importlib.import_module(f"envlock.foreign.{FORMATS[fmt][0]}")
+        options = {"markers": markers} if fmt == "uv-lock" else {}
         foreign: Foreign = module.parse(
-            text, base_dir=path.absolute().parent, platform=platform, environment=environment
+            text,
+            base_dir=path.absolute().parent,
+            platform=platform,
+            environment=environment,
+            **options,
         )
     except (LockfileError, UsageError) as e:
         raise type(e)(f"{where}: {redact_text(str(e))}") from None
