@@ -240,6 +240,23 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                     (0, 1),
                 )
             )
+            # verify --against a requirements file naming every distribution (uv pip freeze's)
+            reqs = work / "requirements.txt"
+            uv = shutil.which("uv")
+            if uv:
+                frozen = subprocess.run(
+                    [uv, "pip", "freeze", "--python", str(python)],
+                    cwd=work, env=env, capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                reqs.write_text(frozen.stdout, encoding="utf-8")
+                benches.append(
+                    Bench(
+                        "VENVPY -m envlock verify --against reqs",
+                        [str(python), "-m", "envlock", "verify", "--against", str(reqs)],
+                        (0, 1),
+                        note="requirements.txt from uv pip freeze",
+                    )
+                )
         else:
             print("note: the venv cannot import envlock: no in-process row (try --inside)")
     if query(python, "import pip", work, env).returncode == 0:
