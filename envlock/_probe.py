@@ -381,7 +381,8 @@ def main(argv: List[str]) -> int:
     payload = json.dumps(
         collect(names, details=bool(options.get("details"))), ensure_ascii=True, sort_keys=True
     )
-    out = sys.stdout
+    # The real stdout: a .pth or sitecustomize may have replaced sys.stdout.
+    out = sys.__stdout__ or sys.stdout
     out.write("\n" + marker + payload + marker + "\n")
     out.flush()
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from envlock import lockfile
 from envlock.errors import LockfileError, WriteError
+from envlock.escape import printable
 from envlock.redact import redact_text
 
 OK = 0
@@ -48,10 +49,10 @@ def check_file(name: str, fix: bool = False) -> int:
         lock = lockfile.load(path)
         raw = path.read_bytes()
     except LockfileError as e:
-        print(redact_text(str(e)))
+        print(printable(redact_text(str(e))))
         return INVALID
     except OSError as e:  # gone between the two reads
-        print(redact_text(f"{name}: cannot read: {e.strerror}"))
+        print(printable(redact_text(f"{name}: cannot read: {e.strerror}")))
         return INVALID
     fmt = lockfile.format_for(path)
     if lockfile.dumps(lock, fmt).encode("utf-8") == raw:
@@ -65,7 +66,7 @@ def check_file(name: str, fix: bool = False) -> int:
     try:
         lockfile.dump(lock, path, fmt)
     except WriteError as e:
-        print(redact_text(str(e)))
+        print(printable(redact_text(str(e))))
         return NOT_CANONICAL
     print(f"{name}: rewritten in canonical format")
     return OK

@@ -76,31 +76,59 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
     return raw, text.removeprefix("\ufeff")
 
 
-MAX_FLOW_DEPTH = 64
+MAX_DEPTH = 64  # nested mappings and lists, in YAML and TOML
+MAX_FLOW_DEPTH = MAX_DEPTH
+MAX_NODES = 1_000_000  # values (mappings, lists, scalars, keys): 10 times a 1.6 MB pixi.lock
 
 
-def parse(text: str, fmt: str) -> Any:
+def parse(text: str, fmt: str, *, json_only: bool = True) -> Any:
     """The data of a lockfile's text; :class:`LockfileError` for anything else, whatever the
-    input (hostile input included)."""
-    if fmt == "toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:
-            import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise LockfileError(f"not valid TOML: {e}") from None
-        except (RecursionError, ValueError, UnicodeError) as e:
-            raise LockfileError(f"not valid TOML: {type(e).__name__}") from None
+    input (hostile input included). ``json_only``: JSON's types only, as in envlock's own
+    lockfiles (TOML dates and times, infinities and NaN refused); foreign formats may need
+    more (pylock.toml's ``upload-time`` is a TOML datetime).
+
+    Besides the size cap (:func:`read`), nesting and size are bounded twice. Before parsing,
+    from the text, where a parser would crash or take time out of proportion: deep flow
+    nesting (``[[[...``: libyaml's time grows with the square of the depth), deep block
+    nesting (``- - - ...``: PyYAML's C composer overflows the C stack near 25,000 levels),
+    YAML with more values than :data:`MAX_NODES` (counted from the parser's events, before
+    any is built), TOML with far more separators than that, and TOML keys of more than
+    :data:`MAX_DEPTH` dotted parts (``tomllib``'s memory grows with the square of their
+    length). After parsing, exactly: at most :data:`MAX_DEPTH` levels and :data:`MAX_NODES`
+    values."""
+    data = _parse_toml(text) if fmt == "toml" else _parse_yaml(text)
+    _check_shape(data, json_only)
+    return data
+
+
+def _parse_toml(text: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    if _long_dotted_key(text):
+        raise LockfileError(f"not valid TOML: a key of more than {MAX_DEPTH} dotted parts")
+    # Each value but the top table follows one of these (two, for a key and its value):
+    # past twice the limit the text is refused unread, as tomllib builds everything at once.
+    if sum(map(text.count, ",.=[{")) > 2 * MAX_NODES:
+        raise LockfileError(_too_many())
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise LockfileError(f"not valid TOML: {e}") from None
+    except (RecursionError, ValueError, UnicodeError) as e:
+        raise LockfileError(f"not valid TOML: {type(e).__name__}") from None
+
+
+def _parse_yaml(text: str) -> Any:
     import yaml
 
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         raise LockfileError(f"YAML nested more than {MAX_FLOW_DEPTH} levels deep")
     loader = _strict_loader()
     try:
-        if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, loader)):
-            raise LockfileError("YAML aliases are not allowed in a lockfile")
+        if "*" in text or _may_be_too_large(text):
+            _check_events(yaml.parse(text, loader))
         return yaml.load(text, loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -111,29 +139,123 @@ def parse(text: str, fmt: str) -> Any:
         raise LockfileError("YAML nested too deeply") from None
 
 
+def _may_be_too_large(text: str) -> bool:
+    """Whether YAML ``text`` might nest deeper than :data:`MAX_DEPTH` in block style or hold
+    more than :data:`MAX_NODES` values. A block collection only starts after indentation and
+    the indicators ``-``, ``?`` and ``:`` (each level one column further in, or as far in as
+    its mapping key), so a text whose lines all start with fewer of those has no deep block
+    nesting; and every value but the top one follows one of ``-?:,[{``."""
+    import re
+
+    if re.search(rf"^[ \t?:-]{{{MAX_DEPTH},}}", text, re.MULTILINE):
+        return True
+    return 2 * sum(map(text.count, "-?:,[{")) + 1 > MAX_NODES
+
+
+def _check_events(events: Any) -> None:
+    """Refuse aliases, and nesting or size over the limits, from the parser's events: before
+    PyYAML builds anything, so that a crash, or memory out of proportion, cannot happen."""
+    import yaml
+
+    depth = nodes = 0
+    for event in events:
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise LockfileError(f"YAML nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            continue
+        elif isinstance(event, yaml.AliasEvent):
+            raise LockfileError("YAML aliases are not allowed in a lockfile")
+        elif not isinstance(event, yaml.ScalarEvent):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise LockfileError(_too_many())
+
+
+def _too_many() -> str:
+    return f"more than {MAX_NODES:,} values: too large for a lockfile"
+
+
+def _check_shape(data: Any, json_only: bool) -> None:
+    """Parsed data within :data:`MAX_DEPTH` and :data:`MAX_NODES` and, with ``json_only``, of
+    JSON's types only (TOML's dates and times are refused as YAML's are; and infinities and
+    NaN, which JSON cannot hold). Without recursion: the data may be deeper than Python's
+    stack."""
+    import math
+
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise LockfileError(_too_many())
+        if isinstance(value, dict):
+            children: Any = value.values()
+            nodes += len(value)  # the keys
+        elif isinstance(value, list):
+            children = value
+        elif not json_only or value is None or isinstance(value, (str, int)):
+            continue
+        elif not isinstance(value, float):
+            raise LockfileError(f"a {type(value).__name__} value is not allowed (quote it)")
+        elif math.isfinite(value):
+            continue
+        else:
+            raise LockfileError(f"{value} is not a finite number (quote it)")
+        if depth > MAX_DEPTH:
+            raise LockfileError(f"nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _long_dotted_key(text: str) -> bool:
+    """Whether TOML ``text`` may hold a key of more than :data:`MAX_DEPTH` dotted parts (read
+    from the text, strings included: an over-estimate, which is safe)."""
+    import re
+
+    if text.count(".") < MAX_DEPTH:
+        return False
+    part = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+    start = r"""(?<![A-Za-z0-9_"'.-])"""  # a chain is tried from its first part only: linear
+    chain = rf"{start}{part}(?:[ \t]*\.[ \t]*{part}){{{MAX_DEPTH}}}"
+    return re.search(chain, text) is not None
+
+
 def _flow_depth(text: str) -> int:
     """How deep ``[`` / ``{`` nest (an over-estimate inside quoted strings, which is safe):
     checked before the C parser sees the text, as it can crash on very deep nesting."""
     import re
 
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return 0  # too few to nest deeper than the limit
     depth = deepest = 0
     for match in re.finditer(r"[\[\]{}]", text):
         depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
         deepest = max(deepest, depth)
+        if deepest > MAX_FLOW_DEPTH:
+            break  # deep enough to refuse: the rest cannot change that
     return deepest
 
 
-_LOADER: Any = None
+_LOADERS: dict[str, Any] = {}
 
 
 def _strict_loader() -> Any:
     """The safe loader, stricter: string keys only, no duplicate keys (PyYAML keeps the last
-    silently), and only JSON's types (no dates, ``!!binary``, ``!!set``)."""
-    global _LOADER
-    if _LOADER is None:
-        import yaml
+    silently), and only JSON's types (no dates, ``!!binary``, ``!!set``).
 
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    It is built on PyYAML's C loader (``CSafeLoader``, libyaml) where PyYAML has it, else on
+    the pure-Python ``SafeLoader``; ``ENVLOCK_YAML_LOADER=pure`` chooses the pure-Python one
+    (the test suite runs with both; ``c``, or anything else, means the default)."""
+    import yaml
+
+    pure = os.environ.get("ENVLOCK_YAML_LOADER", "").lower() == "pure"
+    choice = "pure" if pure or not hasattr(yaml, "CSafeLoader") else "c"
+    if choice not in _LOADERS:
+        base = yaml.SafeLoader if choice == "pure" else yaml.CSafeLoader
 
         class Loader(base):  # type: ignore[misc,valid-type]
             pass
@@ -162,8 +284,8 @@ def _strict_loader() -> Any:
         Loader.add_constructor("tag:yaml.org,2002:map", mapping)
         for tag in ("timestamp", "binary", "set", "omap", "pairs"):
             Loader.add_constructor(f"tag:yaml.org,2002:{tag}", reject)
-        _LOADER = Loader
-    return _LOADER
+        _LOADERS[choice] = Loader
+    return _LOADERS[choice]
 
 
 class _FlowMap(dict):  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ from envlock.condamodel import CondaSection
 from envlock.errors import LockfileError
 from envlock.nativemodel import BlasSection, CudaSection
 from envlock.reader import Reader, compact
+from envlock.redact import redact_strings
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -338,7 +339,9 @@ class Lockfile:
 
     @classmethod
     def from_dict(cls, data: object) -> Lockfile:
-        r = Reader(data, "")
+        """The lockfile ``data`` describes; credentials in its URLs (pasted in by hand: envlock
+        never writes them) are removed first, so that no report can show them."""
+        r = Reader(redact_strings(data), "")
         version = r.get("version", int)
         if version is None:
             raise LockfileError("no 'version' key: not an envlock lockfile")

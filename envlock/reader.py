@@ -33,6 +33,11 @@ class Reader:
         self.path = path
 
     def where(self, key: str) -> str:
+        """The dotted path of ``key``, for a message: one line, whatever the key holds."""
+        if not key.isprintable():
+            from envlock.escape import printable
+
+            key = printable(key)
         return f"{self.path}.{key}" if self.path else key
 
     def get(self, key: str, kind: type[T], default: T | None = None) -> T | None:

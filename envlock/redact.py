@@ -1,48 +1,193 @@
-"""Keep credentials and home directories out of everything envlock writes or prints."""
+"""Keep credentials and home directories out of everything envlock writes or prints.
+
+One redactor for every URL and path that leaves envlock (lockfile, stdout, stderr, error
+messages, reports). It removes ``user:password@`` and ``token@`` user-info, anaconda.org's
+``/t/<token>/`` path segment and the values of query (and fragment) parameters that carry
+secrets: ``token``, ``access_token``, ``sig``, ``signature``, ``X-Amz-*``, ``X-Goog-*`` and
+the like. It keeps what holds no secret: ``${VAR}`` placeholders (``https://${USER}:${PASS}@``,
+``/t/${CONDA_TOKEN}/``) and the ``git@`` of SSH URLs (``ssh://git@host/...``,
+``git@github.com:org/repo.git``). A URL whose host part cannot be parsed is masked whole.
+Everything else is kept byte for byte: the URL is edited in place, never re-encoded.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
+
 REDACTED = "***"
-# Query parameters that carry secrets (signed URLs, tokens).
-_SECRET_PARAM = re.compile(
-    r"(token|key|secret|passw|auth|sig|signature|credential|x-amz-|x-goog-)", re.IGNORECASE
+
+# Words of a query parameter's name that make its value a secret. A name is split into words
+# at ``-``, ``_``, ``.`` and camelCase humps (``AWSAccessKeyId`` -> aws, access, key, id), so
+# ``keyword``, ``signal`` or ``author`` are not secrets while ``api_key`` and ``Signature`` are.
+_SECRET_WORDS = frozenset(
+    {
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "sig",
+        "signature",
+        "credential",
+        "credentials",
+        "key",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "auth",
+        "authorization",
+        "jwt",
+    }
 )
-# anaconda.org style ``/t/<token>/`` path segment.
-_CONDA_TOKEN = re.compile(r"/t/[^/]+/")
-# ``scheme://user:password@host`` anywhere in free text (errors, variable values).
-# (bounded, and anchored at the start of a word: linear on hostile text)
-_USERINFO_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/@\s]{1,2048}@"
+_SECRET_SUFFIXES = ("token", "secret", "password", "passwd", "signature")
+_SECRET_PREFIXES = ("x-amz-", "x-goog-")
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+# ``${NAME}``: a placeholder that a tool fills in later, not a secret.
+_PLACEHOLDER = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}:(?=//)")
+# What may follow the ``@`` of an authority: a host (or IP literal) and an optional port.
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Za-z:.%]*\]|[^\[\]:@\s/?#\\]*)(?::(?:\d*|\$\{\w+\}))?")
+# scp-like Git locations: ``user@host:path`` (no scheme).
+_SCP = re.compile(r"(?P<user>[^@/\s]+)@(?P<rest>[A-Za-z0-9.-]+:(?!//))")
+# A query or fragment splits into ``name=value`` pairs at ``&`` or ``;`` followed by a name
+# and ``=``; any other ``&`` or ``;`` belongs to the value before it (so it is masked too).
+_PAIR_SEPARATOR = re.compile(r"([&;])(?=[^&;=]*=)")
+# anaconda.org style ``/t/<token>`` path segment.
+_CONDA_TOKEN = re.compile(r"/t/(?P<token>[^/\s?#]+)(?=[/\s?#]|\Z)")
+# A URL in free text: a scheme at the start of a word, up to white space, a control
+# character or another character that is never part of a URL, less the punctuation that ends
+# a sentence or closes a quotation. Bounded, and anchored at the start of a word: linear.
+_URL_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://"
+    r"(?:[^\s\x00-\x1f\x7f\"<>`]*[^\s\x00-\x1f\x7f\"<>`.,;:!?')\]])?"
 )
+_AUTHORITY_END = re.compile(r"[/?#\\]")
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` is nothing but ``${VAR}`` placeholders."""
+    return _PLACEHOLDER.fullmatch(text) is not None
+
+
+def secret_parameter(name: str) -> bool:
+    """Whether a query parameter named ``name`` carries a secret (``token``,
+    ``access_token``, ``X-Amz-Signature``...), not merely contains one's letters
+    (``keyword``)."""
+    from urllib.parse import unquote
+
+    name = unquote(name).strip()
+    lower = name.lower()
+    if lower.startswith(_SECRET_PREFIXES):
+        return True
+    words = [w for w in _WORD_SPLIT.split(_HUMP.sub("_", name).lower()) if w]
+    return any(w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES) for w in words)
+
+
+def _keep_userinfo(userinfo: str) -> bool:
+    """User-info that holds no secret: placeholders only, or the user ``git`` alone."""
+    user, colon, password = userinfo.partition(":")
+    if colon and not is_placeholder(password):
+        return False
+    return user == "git" or is_placeholder(user)
+
+
+def _redact_pairs(text: str) -> str:
+    """A query or fragment with the value of every secret parameter masked."""
+    if "=" not in text:
+        return text
+    pieces = _PAIR_SEPARATOR.split(text)  # pair, separator, pair, ...
+    for i in range(0, len(pieces), 2):
+        name, eq, value = pieces[i].partition("=")
+        if eq and value and secret_parameter(name) and not is_placeholder(value):
+            pieces[i] = f"{name}={REDACTED}"
+    return "".join(pieces)
+
+
+def _redact_token_segment(path: str) -> str:
+    def mask(match: re.Match[str]) -> str:
+        # (a sentence may end right after a placeholder)
+        placeholder = is_placeholder(match["token"].rstrip(".,;:!?')]"))
+        return match.group() if placeholder else f"/t/{REDACTED}"
+
+    return _CONDA_TOKEN.sub(mask, path) if "/t/" in path else path
+
+
+def _redact_tail(tail: str) -> str:
+    """Path, query and fragment: the ``/t/<token>`` segment and secret parameters masked."""
+    before, hash_mark, fragment = tail.partition("#")
+    path, question_mark, query = before.partition("?")
+    return (
+        _redact_token_segment(path)
+        + question_mark
+        + _redact_pairs(query)
+        + hash_mark
+        + _redact_pairs(fragment)
+    )
 
 
 def redact_url(url: str) -> str:
-    """``url`` without user-info, secret query parameters or conda ``/t/<token>/``."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """``url`` without secret user-info, secret query parameters or conda ``/t/<token>/``;
+    :data:`REDACTED` alone when its host part cannot be parsed."""
+    scheme = _SCHEME.match(url)
+    if scheme is None and not url.startswith("//"):
+        scp = _SCP.match(url)
+        if scp is not None and not _keep_userinfo(scp["user"]):
+            url = url[scp.start("rest") :]
+        return _redact_tail(url)
+    start = (scheme.end() if scheme else 0) + 2
+    found = _AUTHORITY_END.search(url, start)
+    end = found.start() if found else len(url)
+    userinfo, at, host_port = url[start:end].rpartition("@")
+    if _HOST_PORT.fullmatch(host_port) is None or (not at and _misplaced_userinfo(url, end)):
         return REDACTED
-    netloc = parts.netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*"
-        )
-    path = _CONDA_TOKEN.sub(f"/t/{REDACTED}/", parts.path)
-    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    authority = url[start:end] if not at or _keep_userinfo(userinfo) else host_port
+    return url[:start] + authority + _redact_tail(url[end:])
+
+
+def _misplaced_userinfo(url: str, end: int) -> bool:
+    """Whether a ``?`` or ``#`` ended the authority early, inside user-info that was not
+    percent-encoded (``https://tok#en@host/``): an ``@`` follows before any ``/`` or ``=``."""
+    if end >= len(url) or url[end] not in "?#":
+        return False
+    at = url.find("@", end)
+    return at >= 0 and not any(c in url[end + 1 : at] for c in "/?#=&\\")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it redacted (:func:`redact_url`), and nothing else
+    changed."""
+    if "//" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
 
 
 def redact_text(text: str) -> str:
-    """Free text with any embedded URL credentials and the home directory removed."""
-    text = _USERINFO_IN_TEXT.sub(r"\g<scheme>", text)
-    text = _CONDA_TOKEN.sub(f"/t/{REDACTED}/", text)
-    return home_to_tilde(text)
+    """Free text with every URL in it redacted (:func:`redact_url`), any other conda
+    ``/t/<token>/`` segment masked, and the home directory as ``~``."""
+    return home_to_tilde(_redact_token_segment(redact_urls(text)))
+
+
+def redact_strings(data: Any) -> Any:
+    """JSON-like ``data`` (a parsed lockfile) with the URLs in its string values redacted,
+    so that credentials pasted into a lockfile by hand are never shown; the same object
+    when nothing needed it."""
+    if isinstance(data, str):
+        return redact_urls(data)
+    if isinstance(data, dict):
+        items = {k: redact_strings(v) for k, v in data.items()}
+        return data if all(items[k] is v for k, v in data.items()) else items
+    if isinstance(data, list):
+        values = [redact_strings(v) for v in data]
+        return data if all(a is b for a, b in zip(values, data)) else values
+    return data
 
 
 def home_to_tilde(text: str) -> str:

@@ -28,7 +28,10 @@ def _local_path(url: str, base_dir: Path) -> str | None:
     """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based."""
     from urllib.parse import unquote, urlsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[": no path to read; the URL is masked whole
+        return None
     if parts.scheme != "file":
         return None
     path = unquote(parts.path)

@@ -167,6 +167,16 @@ def new_marker() -> str:
     return "@@envlock-" + os.urandom(8).hex() + "@@"
 
 
+def _signal_name(number: int) -> str:
+    """``11 (SIGSEGV)``, or the number alone where the system has no name for it."""
+    import signal
+
+    try:
+        return f"{number} ({signal.Signals(number).name})"
+    except ValueError:
+        return str(number)
+
+
 def fenced_payload(
     python: Path, returncode: int, stdout: bytes, stderr: bytes, marker: str
 ) -> dict[str, Any]:
@@ -177,6 +187,8 @@ def fenced_payload(
     if returncode != 0 or end < 0:
         err = stderr.decode("utf-8", "replace").strip().splitlines()
         last = err[-1] if err else f"exit status {returncode}"
+        if returncode < 0:  # a crash: stderr's last line may be anyone's start-up output
+            last = f"killed by signal {_signal_name(-returncode)}"
         raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")
     try:
         payload = json.loads(out[start + len(marker) : end])

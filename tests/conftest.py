@@ -50,6 +50,20 @@ def no_lockfile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")  # in-process loads: no ~/.cache writes
 
 
+@pytest.fixture(params=["c", "pure"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each YAML loader envlock can read with: PyYAML's C loader (libyaml, the default) and
+    its pure-Python one (``ENVLOCK_YAML_LOADER=pure``), in this process and in the envlock
+    processes a test starts; no lockfile cache, so that every read parses."""
+    import yaml
+
+    if request.param == "c" and not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("this PyYAML was built without libyaml: no C loader")
+    monkeypatch.setenv("ENVLOCK_YAML_LOADER", request.param)
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", "off")
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def host_lockfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``envlock capture`` of the interpreter running these tests (and their children).

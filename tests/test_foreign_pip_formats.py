@@ -608,8 +608,8 @@ def test_requirements_scancode_vcs_and_editables(corpus: Path) -> None:
     assert sum(w.source is not None and w.source.editable for w in result.pip) == 7
     ssh_user = result.pip[3].source  # -e git+ssh://git@git.myproject.org/...
     assert ssh_user == Source(
-        kind="vcs", vcs="git", url="ssh://git.myproject.org/MyProject", editable=True
-    )
+        kind="vcs", vcs="git", url="ssh://git@git.myproject.org/MyProject", editable=True
+    )  # git@ holds no secret: kept
     pinned = result.pip[6].source
     assert pinned is not None
     assert pinned.commit == "da39a3ee5e6b4b0d3255bfef95601890afd80709"

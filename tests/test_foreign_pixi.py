@@ -282,7 +282,7 @@ def test_v4_git_at_commit_direct_url_and_editable_path(corpus: Path) -> None:
     flask = pip(result, "flask").source
     assert flask == Source(
         kind="vcs",
-        url="ssh://github.com/pallets/flask",  # ``git@`` is user-info: dropped
+        url="ssh://git@github.com/pallets/flask",  # ``git@`` holds no secret: kept
         vcs="git",
         commit="b90a4f1f4a370e92054b9cc9db0efcb864f87ebe",
     )

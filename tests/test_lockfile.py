@@ -59,14 +59,31 @@ def sample() -> Lockfile:
 
 
 @pytest.mark.parametrize("name", ["envlock.yaml", "envlock.toml"])
-def test_round_trip_and_schema(tmp_path: Path, name: str) -> None:
+def test_round_trip_and_schema(tmp_path: Path, name: str, yaml_loader: str) -> None:
     path = tmp_path / name
     lockfile.dump(sample(), path)
     validate(path)
     assert lockfile.load(path) == sample()
 
 
-def test_dump_is_deterministic_and_sorted() -> None:
+@pytest.mark.parametrize("name", ["envlock.yaml", "envlock.toml"])
+def test_write_read_write_is_byte_identical(tmp_path: Path, name: str, yaml_loader: str) -> None:
+    first, second = tmp_path / "a" / name, tmp_path / "b" / name
+    first.parent.mkdir()
+    second.parent.mkdir()
+    lockfile.dump(sample(), first)
+    lockfile.dump(lockfile.load(first), second)
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_each_yaml_loader_is_used_when_chosen(yaml_loader: str) -> None:
+    import yaml
+
+    base = yaml.SafeLoader if yaml_loader == "pure" else yaml.CSafeLoader
+    assert issubclass(lockfile._strict_loader(), base)
+
+
+def test_dump_is_deterministic_and_sorted(yaml_loader: str) -> None:
     text = lockfile.dumps(sample())
     assert text == lockfile.dumps(lockfile.Lockfile.from_dict(lockfile.parse(text, "yaml")))
     names = [line.split(":")[0].strip() for line in text.splitlines() if "{version:" in line]
@@ -135,11 +152,20 @@ BAD = {
         "a number where a string belongs",
     ),
     "deep-toml.toml": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML"),
+    # PyYAML's C loader crashed (SIGSEGV) on this 60 kB file: compact block nesting
+    "deep-block.yaml": ("- " * 30000 + "v\n", "YAML nested more than 64 levels deep"),
+    "deep-indented.yaml": (
+        "".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v\n",
+        "YAML nested more than 64 levels deep",
+    ),
+    "nested-toml.toml": ("x = " + "[" * 70 + "]" * 70 + "\n", "nested more than 64 levels deep"),
+    # tomllib's memory grows with the square of a dotted key's length (3 GB for this 60 kB)
+    "long-dotted-key.toml": ("a" + ".a" * 30000 + " = 1\n", "a key of more than 64 dotted parts"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_bad_lockfile_is_one_line_exit_2(tmp_path: Path, name: str) -> None:
+def test_bad_lockfile_is_one_line_exit_2(tmp_path: Path, name: str, yaml_loader: str) -> None:
     content, message = BAD[name]
     path = tmp_path / name
     path.write_bytes(content.encode("latin-1" if name == "binary.yaml" else "utf-8"))
@@ -152,6 +178,32 @@ def test_bad_lockfile_is_one_line_exit_2(tmp_path: Path, name: str) -> None:
     assert lines[-1].startswith(f"envlock: error: {name}: "), done.stderr
     assert message in lines[-1]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("yaml", "x: [" + "1, " * 200 + "1]\n"),  # refused from the parser's events
+        ("yaml", "".join(f"k{i}:\n- 1\n" for i in range(60))),
+        ("toml", "x = [" + "1, " * 120 + "1]\n"),  # refused once parsed
+        ("toml", "x = [" + "1, " * 300 + "1]\n"),  # refused unread
+    ],
+)
+def test_more_values_than_the_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch, yaml_loader: str, fmt: str, text: str
+) -> None:
+    monkeypatch.setattr(lockfile, "MAX_NODES", 100)
+    with pytest.raises(LockfileError, match=r"^more than 100 values: too large for a lockfile$"):
+        lockfile.parse(text, fmt)
+
+
+def test_nesting_up_to_the_limit_is_read(yaml_loader: str) -> None:
+    block = "".join("  " * i + f"k{i}:\n" for i in range(63)) + "  " * 63 + "v\n"
+    data = lockfile.parse(block, "yaml")
+    for i in range(63):
+        data = data[f"k{i}"]
+    assert data == "v"
+    assert lockfile.parse("a" + ".a" * 62 + " = 1\n", "toml")["a"]["a"]["a"]
 
 
 def test_missing_lockfile_says_how_to_create_it(tmp_path: Path) -> None:

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from envlock.redact import display_path, home_to_tilde, redact_text, redact_url
+from envlock.redact import (
+    display_path,
+    home_to_tilde,
+    redact_text,
+    redact_url,
+    secret_parameter,
+)
 
 
 @pytest.mark.parametrize(
@@ -13,26 +20,167 @@ from envlock.redact import display_path, home_to_tilde, redact_text, redact_url
         ("https://user:s3cret@example.com/simple/", "https://example.com/simple/"),
         ("https://ghp_TOKEN123@github.com/o/r.git", "https://github.com/o/r.git"),
         ("git+https://oauth2:glpat-xyz@gitlab.com/o/r", "git+https://gitlab.com/o/r"),
+        ("https://user:p@ss@example.com/x", "https://example.com/x"),  # an unencoded @
         (
             "https://conda.anaconda.org/t/ab-12345/conda-forge/linux-64",
             "https://conda.anaconda.org/t/***/conda-forge/linux-64",
         ),
+        ("https://conda.anaconda.org/t/ab-12345", "https://conda.anaconda.org/t/***"),
         (
             "https://bucket.s3.amazonaws.com/x.whl?X-Amz-Signature=abc&X-Amz-Date=1&v=2",
             "https://bucket.s3.amazonaws.com/x.whl?X-Amz-Signature=***&X-Amz-Date=***&v=2",
         ),
+        (
+            "https://storage.googleapis.com/b/x.whl?X-Goog-Credential=a%2Fb&X-Goog-Signature=c",
+            "https://storage.googleapis.com/b/x.whl?X-Goog-Credential=***&X-Goog-Signature=***",
+        ),
+        (
+            "https://b.s3.amazonaws.com/x?AWSAccessKeyId=AKIA&Expires=1&Signature=abc",
+            "https://b.s3.amazonaws.com/x?AWSAccessKeyId=***&Expires=1&Signature=***",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/x.whl?sv=2022&sp=r&sig=abc%3D",
+            "https://acct.blob.core.windows.net/c/x.whl?sv=2022&sp=r&sig=***",
+        ),
         ("https://host/x.whl?token=abc#sha256=00", "https://host/x.whl?token=***#sha256=00"),
+        (
+            "https://host/x?access_token=a&private_token=b",
+            "https://host/x?access_token=***&private_token=***",
+        ),
+        ("https://host/cb#access_token=abc&state=1", "https://host/cb#access_token=***&state=1"),
+        # a ; or & that does not start another parameter belongs to the secret value
+        ("https://host/x?token=a;b&c=d", "https://host/x?token=***&c=d"),
+        ("https://host/x?a=1;token=s", "https://host/x?a=1;token=***"),
+        ("https://host/x?token=", "https://host/x?token="),
         ("https://pypi.org/simple/", "https://pypi.org/simple/"),
+        # kept byte for byte: no re-encoding of what is not a secret
+        ("https://host/a%20b/x?q=a+b&v=%2F&empty", "https://host/a%20b/x?q=a+b&v=%2F&empty"),
+        ("https://host?", "https://host?"),
+        ("file:///opt/wheels/x-1.0-py3-none-any.whl", "file:///opt/wheels/x-1.0-py3-none-any.whl"),
+        ("http://[::1]:8080/simple", "http://[::1]:8080/simple"),
     ],
 )
 def test_redact_url_removes_credentials(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://${USER}:${PASS}@host/simple",
+        "https://${TOKEN}@host/simple",
+        "https://conda.anaconda.org/t/${CONDA_TOKEN}/conda-forge",
+        "https://host/x.whl?token=${TOKEN}",
+        "https://host:${PORT}/simple",
+        "ssh://git@github.com/org/repo.git",
+        "git+ssh://git@github.com/org/repo.git@v1.0",
+        "git@github.com:org/repo.git",
+        "https://host/x?keyword=a&signal=b&author=c&monkey=d&design=e&passive=f",
+    ],
+)
+def test_redact_url_keeps_what_holds_no_secret(url: str) -> None:
+    assert redact_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:${PASS}@host/x", "https://host/x"),  # the user may be the token
+        ("https://git:pw@host/x", "https://host/x"),
+        ("ssh://deploy@host/repo.git", "ssh://host/repo.git"),
+        ("ghp_abc@github.com:org/repo.git", "github.com:org/repo.git"),
+        ("https://host/t/${A}x/ch", "https://host/t/***/ch"),
+    ],
+)
+def test_redact_url_keeps_git_and_placeholders_only_alone(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/x",  # an IP literal never closed
+        "https://user:pa/ss@host/x",  # an unencoded / in the password: the port is "pa"
+        "https://tok#en@host/x",  # an unencoded # in the token
+        "https://tok?en@host/x",
+        "https://user:pw@host name/x",
+    ],
+)
+def test_unparseable_url_is_masked_whole(url: str) -> None:
+    assert redact_url(url) == "***"
+
+
+def test_a_query_with_an_at_sign_is_still_a_query() -> None:
+    assert redact_url("https://host/?email=a@b.org") == "https://host/?email=a@b.org"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("token", True),
+        ("Token", True),
+        ("access_token", True),
+        ("accessToken", True),
+        ("refresh-token", True),
+        ("api_key", True),
+        ("apikey", True),
+        ("key", True),
+        ("sig", True),
+        ("signature", True),
+        ("X-Amz-Security-Token", True),
+        ("x-goog-date", True),
+        ("client_secret", True),
+        ("password", True),
+        ("keyword", False),
+        ("monkey", False),
+        ("signal", False),
+        ("author", False),
+        ("design", False),
+        ("v", False),
+        ("sha256", False),
+        ("subdirectory", False),
+    ],
+)
+def test_secret_parameter_names(name: str, secret: bool) -> None:
+    assert secret_parameter(name) is secret
+
+
 def test_redact_text_removes_userinfo_and_home() -> None:
     home = os.path.expanduser("~")
     text = f"cannot fetch https://me:pw@host/x from {home}/proj"
     assert redact_text(text) == "cannot fetch https://host/x from ~/proj"
+
+
+def test_redact_text_redacts_every_url_in_it() -> None:
+    text = (
+        "XLA_FLAGS=--xla_dump_to=https://h/x?token=abc, 'https://tok@h/y' "
+        "(see https://h/z?X-Amz-Signature=s). Then /t/tk-1/ and ssh://git@h/r.git."
+    )
+    assert redact_text(text) == (
+        "XLA_FLAGS=--xla_dump_to=https://h/x?token=***, 'https://h/y' "
+        "(see https://h/z?X-Amz-Signature=***). Then /t/***/ and ssh://git@h/r.git."
+    )
+
+
+def test_redact_text_keeps_placeholders_at_the_end_of_a_sentence() -> None:
+    text = "channel https://h/t/${CONDA_TOKEN}. and https://${U}:${P}@h."
+    assert redact_text(text) == text
+
+
+def test_redaction_is_linear_on_hostile_text() -> None:
+    hostile = [
+        "https://" + "a:" * 200_000 + "@",
+        "https://h/?" + "&" * 400_000 + "token=1",
+        "https://h/?" + "token=" * 100_000,
+        "x://" * 100_000,
+        "/t/" * 200_000,
+        "a" * 40 + "://" + "@" * 300_000,
+    ]
+    for text in hostile:
+        start = time.perf_counter()
+        redact_text(text)
+        redact_url(text)
+        assert time.perf_counter() - start < 2.0, text[:40]
 
 
 def test_home_is_replaced_only_as_a_whole_path_component() -> None:

@@ -59,13 +59,19 @@ def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | No
 
 
 def say(args: argparse.Namespace, message: str) -> None:
-    """A progress or status line on stderr, unless ``-q``."""
+    """A progress or status line on stderr, unless ``-q``; one line, whatever it names."""
     if not getattr(args, "quiet", False):
-        print(f"envlock: {message}", file=sys.stderr)
+        from envlock.escape import printable
+
+        print(f"envlock: {printable(message)}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"envlock: warning: {message}", file=sys.stderr)
+    """A warning line on stderr. Warnings quote the environment (file names, a crashed
+    probe's last words), so they are made safe for a terminal as reports are."""
+    from envlock.escape import printable
+
+    print(f"envlock: warning: {printable(message)}", file=sys.stderr)
 
 
 def use_colour(stream: object) -> bool:

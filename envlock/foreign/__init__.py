@@ -39,7 +39,8 @@ def detect(text: str) -> str:
 
     from envlock.errors import LockfileError
 
-    if re.search(r"^\s*@EXPLICIT\s*$", text, re.MULTILINE):
+    # white space within the line only: ``\s*`` would span blank lines, quadratic in their run
+    if re.search(r"^[ \t\f\v]*@EXPLICIT[ \t\r\f\v]*$", text, re.MULTILINE):
         return "conda-explicit"
     if re.search(r"^(lock-version\s*=|\[\[packages\]\])", text, re.MULTILINE):
         return "pylock"

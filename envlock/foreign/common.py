@@ -21,10 +21,11 @@ HASH_ALGOS = ("sha256", "sha384", "sha512", "sha1", "md5")
 
 
 def data(text: str, fmt: str) -> Any:
-    """YAML or TOML through envlock's strict, size- and depth-bounded loaders."""
+    """YAML or TOML through envlock's strict, size- and depth-bounded loaders (TOML's dates
+    and times allowed: pylock.toml's ``upload-time`` is one)."""
     from envlock.lockfile import parse
 
-    return parse(text, fmt)
+    return parse(text, fmt, json_only=False)
 
 
 def is_commit(rev: str | None) -> bool:
@@ -37,7 +38,12 @@ def local_path(path: str, base_dir: Path) -> str:
     if path.startswith("file:"):
         from urllib.parse import unquote, urlsplit
 
-        path = unquote(urlsplit(path).path)
+        from envlock.errors import LockfileError
+
+        try:
+            path = unquote(urlsplit(path).path)
+        except ValueError:  # "file://[x"
+            raise LockfileError(f"not a valid file URL: {excerpt(path)}") from None
         if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
             path = path[1:]
     for home in ("${HOME}", "$HOME", "%USERPROFILE%"):  # how exported files spell ``~``

@@ -401,7 +401,10 @@ def _file_name(location: str) -> str | None:
     )
 
     base = location.partition("#")[0]
-    path = urlsplit(base).path if _URL.match(base) else base
+    try:
+        path = urlsplit(base).path if _URL.match(base) else base
+    except ValueError:  # "http://[": not a URL, and no file name to read
+        return None
     filename = unquote(path.replace("\\", "/").rsplit("/", 1)[-1])
     try:
         if filename.lower().endswith(".whl"):
