@@ -127,7 +127,7 @@ def _parse_yaml(text: str) -> Any:
         raise LockfileError(f"YAML nested more than {MAX_FLOW_DEPTH} levels deep")
     loader = _strict_loader()
     try:
-        if "*" in text or _may_be_too_large(text):
+        if _may_have_anchor(text) or _may_be_too_large(text):
             _check_events(yaml.parse(text, loader))
         return yaml.load(text, loader)
     except yaml.YAMLError as e:
@@ -137,6 +137,16 @@ def _parse_yaml(text: str) -> Any:
         raise LockfileError(f"not valid YAML{at}: {problem}") from None
     except RecursionError:
         raise LockfileError("YAML nested too deeply") from None
+
+
+def _may_have_anchor(text: str) -> bool:
+    """Whether YAML ``text`` may define an anchor, without which no alias can exist (an alias
+    to an undefined anchor is a parse error). A ``*`` is common in lockfiles (conda specs such as
+    ``python_abi 3.12.* *_cp312``), a ``&`` that starts a node is not; an over-estimate is
+    safe: it costs one more pass over the parser's events."""
+    import re
+
+    return re.search(r"(?:^|[\s\[{,:?-])&[^\s\[\]{},]", text) is not None
 
 
 def _may_be_too_large(text: str) -> bool:
