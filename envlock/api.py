@@ -269,6 +269,7 @@ def verify_against(
     fmt: str | None = None,
     platform: str | None = None,
     environment: str | None = None,
+    groups: tuple[str, ...] | None = None,
     python: str | None = None,
     prefix: str | None = None,
     live: Environment | None = None,
@@ -280,7 +281,9 @@ def verify_against(
     ``pixi.lock`` or a conda environment file (the format is read from the content unless
     ``fmt`` names it). Only what that format records is compared. ``platform`` (a conda
     subdir) and ``environment`` choose within files that hold several; the platform defaults
-    to the live one. The result's ``notes`` say what the file holds that was not checked."""
+    to the live one. ``groups`` are a uv.lock's dependency groups to expect (``None``: uv's
+    default, ``dev``; ``()``: none, as ``uv sync --no-dev``). The result's ``notes`` say what
+    the file holds that was not checked."""
     from envlock import foreign as _foreign
     from envlock.compare_foreign import compare_foreign, marker_environment
 
@@ -300,6 +303,7 @@ def verify_against(
         platform=platform or live.platform.subdir,
         environment=environment,
         markers=marker_environment(live),
+        groups=groups,
     )
     findings = tuple(compare_foreign(lock, live))
     if policy is not None:

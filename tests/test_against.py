@@ -472,3 +472,71 @@ def test_pixi_lock_describing_the_prefix(work: Path, conda_env: dict) -> None:
     assert any(f[:2] == ("hash", "conda:alpha") for f in found), found
     done = envlock("verify", *prefix, "--against", str(lock), cwd=work, env=_env(work / "home"))
     assert done.returncode == 2 and "default" in done.stderr and "test" in done.stderr
+
+
+def test_uv_lock_of_the_project(work: Path, venv: dict[str, object]) -> None:
+    """A uv.lock in the editable project's directory: what ``uv sync`` installs there, with
+    the dev group (uv's default) or, as ``uv sync --no-dev``, without it."""
+    commit = venv["commit"]
+    registry = 'source = { registry = "https://pypi.org/simple" }'
+    wheel = 'wheels = [{{ url = "https://files.pythonhosted.org/{0}-py3-none-any.whl", hash = "sha256:{1}" }}]'  # noqa: E501
+    (work / "proj" / "uv.lock").write_text(
+        f"""version = 1
+revision = 2
+requires-python = ">=3.8"
+
+[[package]]
+name = "proj"
+version = "0.1.0"
+source = {{ editable = "." }}
+dependencies = [
+    {{ name = "alpha" }},
+    {{ name = "beta", marker = "python_full_version >= '3'" }},
+    {{ name = "gitpkg" }},
+    {{ name = "archpkg" }},
+    {{ name = "winonly", marker = "sys_platform == 'win32'" }},
+]
+
+[package.dev-dependencies]
+dev = [{{ name = "devtool" }}]
+
+[[package]]
+name = "alpha"
+version = "1.0"
+{registry}
+{wheel.format("alpha-1.0", "a" * 64)}
+
+[[package]]
+name = "beta"
+version = "1.0"
+{registry}
+{wheel.format("beta-1.0", "b" * 64)}
+
+[[package]]
+name = "winonly"
+version = "1.0"
+{registry}
+{wheel.format("winonly-1.0", "c" * 64)}
+
+[[package]]
+name = "devtool"
+version = "1.0"
+{registry}
+{wheel.format("devtool-1.0", "d" * 64)}
+
+[[package]]
+name = "gitpkg"
+version = "0.3.0"
+source = {{ git = "file://{venv["git"]}?rev={commit}#{commit}" }}
+
+[[package]]
+name = "archpkg"
+version = "0.4.0"
+source = {{ path = "../dist/archpkg-0.4.0.tar.gz" }}
+"""
+    )
+    lock = work / "proj" / "uv.lock"
+    code, report, _ = check(["--python", str(venv["python"])], lock)
+    assert code == 1 and brief(report) == {("missing", "devtool", "1.0", None, "error")}
+    code, report, _ = check(["--python", str(venv["python"])], lock, "--against-groups", "none")
+    assert code == 0 and report["findings"] == [], report

@@ -52,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         help="environment within it (pixi.lock: default 'default'; uv.lock: a workspace member)",
     )
     foreign.add_argument(
+        "--against-groups",
+        metavar="GROUPS",
+        help="uv.lock: the dependency groups synced, comma-separated, or 'none' "
+        "(default: dev, as uv sync)",
+    )
+    foreign.add_argument(
         "--platform",
         metavar="SUBDIR",
         help="platform within it (conda subdir such as linux-64; default: this machine's)",
@@ -67,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
         return fleet.verify(args, policy, lockfile_path(args.lockfile, policy=policy))
     if args.against:
         return _against(args, policy)
-    if args.against_format or args.against_env or args.platform:
-        raise UsageError("--against-format, --against-env and --platform go with --against FILE")
+    if args.against_format or args.against_env or args.platform or args.against_groups:
+        raise UsageError(
+            "--against-format, --against-env, --against-groups and --platform go with "
+            "--against FILE"
+        )
     path = lockfile_path(args.lockfile, policy=policy)
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
@@ -100,6 +109,7 @@ def _against(args: argparse.Namespace, policy: Policy) -> int:
         fmt=args.against_format,
         platform=args.platform,
         environment=args.against_env,
+        groups=_groups(args.against_groups),
         target=where,
         policy=policy,
     )
@@ -109,3 +119,11 @@ def _against(args: argparse.Namespace, policy: Policy) -> int:
         say(args, f"not checked: {note}")
     emit(result, display_path(args.against), args)
     return result.exit_code
+
+
+def _groups(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    return tuple(g.strip() for g in value.split(",") if g.strip())

@@ -72,10 +72,12 @@ def load(
     platform: str | None = None,
     environment: str | None = None,
     markers: dict[str, str] | None = None,
+    groups: tuple[str, ...] | None = None,
 ) -> Foreign:
     """Read a foreign lockfile: its format from ``fmt`` or its content, the platform (conda
     subdir) and environment chosen where the format has several; ``markers`` (the target's
-    PEP 508 marker values) decide what a uv.lock installs. Every error names the file."""
+    PEP 508 marker values) and ``groups`` (its dependency groups; ``None``: uv's default)
+    decide what a uv.lock installs. Every error names the file."""
     import importlib
 
     from envlock.errors import LockfileError, UsageError
@@ -89,7 +91,11 @@ def load(
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
         module = importlib.import_module(f"envlock.foreign.{FORMATS[fmt][0]}")
-        options = {"markers": markers} if fmt == "uv-lock" else {}
+        options: dict[str, object] = {}
+        if fmt == "uv-lock":
+            options = {"markers": markers, "groups": groups}
+        elif groups is not None:
+            raise UsageError("--against-groups goes with a uv.lock")
         foreign: Foreign = module.parse(
             text,
             base_dir=path.absolute().parent,
