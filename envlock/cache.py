@@ -45,11 +45,12 @@ def _entry(raw: bytes, fmt: str) -> Path | None:
 def _parser_stamp() -> str:
     """Which parser produced an entry: a stricter parser (even within one version, as in a
     development checkout) must not be bypassed by data an older, laxer one cached."""
+    loader = os.environ.get("ENVLOCK_YAML_LOADER", "")  # C or pure-Python YAML: both checked
     try:
         st = os.stat(Path(__file__).with_name("lockfile.py"))
     except OSError:
-        return "?"
-    return f"{st.st_mtime_ns}:{st.st_size}"
+        return f"?:{loader}"
+    return f"{st.st_mtime_ns}:{st.st_size}:{loader}"
 
 
 def get(raw: bytes, fmt: str) -> Any:

@@ -29,6 +29,21 @@ def host_environment_unchanged() -> Iterator[None]:
     assert after == before, f"tests changed the host environment: {sorted(after ^ before)}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lockfile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The parsed-lockfile cache of this session's processes (and their children) lives in a
+    directory of its own: exercised, never written under the user's ~/.cache."""
+    import os
+
+    before = os.environ.get("ENVLOCK_CACHE_DIR")
+    os.environ["ENVLOCK_CACHE_DIR"] = str(tmp_path_factory.mktemp("envlock-cache"))
+    yield
+    if before is None:
+        del os.environ["ENVLOCK_CACHE_DIR"]
+    else:
+        os.environ["ENVLOCK_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No allowlisted variable and no active environment inherited from the caller."""

@@ -22,10 +22,21 @@ HASH_ALGOS = ("sha256", "sha384", "sha512", "sha1", "md5")
 
 def data(text: str, fmt: str) -> Any:
     """YAML or TOML through envlock's strict, size- and depth-bounded loaders (TOML's dates
-    and times allowed: pylock.toml's ``upload-time`` is one)."""
+    and times allowed: pylock.toml's ``upload-time`` is one), through the cache of parsed
+    lockfiles (:mod:`envlock.cache`): a 500 KiB pixi.lock or conda-lock.yml costs a quarter of
+    a second to parse, and rarely changes between runs. Data JSON cannot hold (TOML dates) is
+    simply not cached."""
+    from envlock import cache
     from envlock.lockfile import parse
 
-    return parse(text, fmt, json_only=False)
+    raw = text.encode("utf-8")
+    kind = f"foreign-{fmt}"
+    cached = cache.get(raw, kind)
+    if cached is not None:
+        return cached
+    parsed = parse(text, fmt, json_only=False)
+    cache.put(raw, kind, parsed)
+    return parsed
 
 
 def is_commit(rev: str | None) -> bool:
