@@ -104,12 +104,14 @@ def _worker_names(client: Any) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def dask_worker(client: Any, python: Path, name: str, log: Path) -> Iterator[tuple[int, str]]:
+def dask_worker(
+    client: Any, python: Path, name: str, log: Path, *extra: str
+) -> Iterator[tuple[int, str]]:
     """``dask worker SCHEDULER`` (no nanny: one process) from ``python``; (pid, address) once
     the scheduler knows it. Killed, and forgotten by the scheduler, on exit."""
     scheduler = client.scheduler.address
     cmd = [str(python), "-m", "distributed.cli.dask_worker", scheduler, "--no-nanny",
-           "--nthreads", "1", "--no-dashboard", "--name", name]  # fmt: skip
+           "--nthreads", "1", "--no-dashboard", "--name", name, *extra]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 cwd=log.parent, env={**os.environ})  # fmt: skip
@@ -279,6 +281,44 @@ def test_workers_that_do_not_answer_or_die_are_reported(
         (lost,) = [m for m in data["members"] if m["address"] == stray]
         assert lost["status"] == "lost" and lost["group"] is None and lost["problem"]
         assert data["status"] == "incomplete" and data["counts"]["match"] == 4
+
+
+BREAKER = """\
+import builtins
+
+# distributed may import a preload module twice: patch once
+_compile = getattr(builtins, "_original_compile", builtins.compile)
+builtins._original_compile = _compile
+
+
+def compile(source, filename, *args, **kwargs):
+    if filename == "<envlock probe>":
+        raise RuntimeError("this worker cannot compile the probe")
+    return _compile(source, filename, *args, **kwargs)
+
+
+builtins.compile = compile
+"""
+
+
+def test_a_worker_whose_probe_fails_is_reported(
+    client: Any, lockfile: Path, tmp_path: Path
+) -> None:
+    """A worker preloaded with a module that makes the probe raise there: ``failed``, with the
+    reason, and the rest of the cluster still verified."""
+    breaker = tmp_path / "envlock_breaker.py"
+    breaker.write_text(BREAKER, encoding="utf-8")
+    log = tmp_path / "broken.log"
+    with dask_worker(client, Path(sys.executable), "broken", log, "--preload", str(breaker)) as (
+        _,
+        broken,
+    ):
+        result = envlock.verify_cluster(client, lockfile, timeout=30)
+        (unchecked,) = result.unchecked
+        assert (unchecked.member.address, unchecked.status) == (broken, "failed")
+        assert "cannot compile the probe" in (unchecked.problem or "")
+        assert roles(result) == [["client", "scheduler", "worker", "worker"]]
+        assert result.exit_code == 3
 
 
 def test_without_distributed_the_option_says_what_to_install(
