@@ -11,6 +11,22 @@ from envlock.condamodel import CondaPackage, CondaSection
 from envlock.findings import ERROR, RECAPTURE, WARNING, Finding, pin, shell_name, shell_word
 from envlock.model import Environment
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Artifact(Protocol):
+        """What identifies a conda package's file: a locked or wanted one, or a record."""
+
+        @property
+        def channel(self) -> str | None: ...
+        @property
+        def subdir(self) -> str | None: ...
+        @property
+        def md5(self) -> str | None: ...
+        @property
+        def sha256(self) -> str | None: ...
+
 
 def conda_install_hint(pkg: CondaPackage) -> str:
     channel = pkg.channel_url if pkg.channel and "://" in pkg.channel else pkg.channel
@@ -73,6 +89,14 @@ def _package(e: CondaPackage, a: CondaPackage) -> Iterator[Finding]:
     if e.build != a.build:
         yield Finding("build", subject, e.build, a.build, ERROR, hint)
         return
+    yield from artifact_findings(subject, e, a, hint, conda_install_hint(e))
+
+
+def artifact_findings(
+    subject: str, e: Artifact, a: Artifact, hint: str, install: str
+) -> Iterator[Finding]:
+    """Same name, version and build: the channel, subdir and hash (the strongest hash both
+    sides have decides) of the expected package ``e`` against the installed ``a``."""
     if e.channel and a.channel and e.channel != a.channel:
         yield Finding("channel", subject, e.channel, a.channel, ERROR, hint)
     if e.subdir and a.subdir and e.subdir != a.subdir:
@@ -80,7 +104,7 @@ def _package(e: CondaPackage, a: CondaPackage) -> Iterator[Finding]:
     for algo in ("sha256", "md5"):
         e_hash, a_hash = getattr(e, algo), getattr(a, algo)
         if e_hash and a_hash:
-            if e_hash != a_hash:
+            if e_hash.lower() != a_hash.lower():
                 yield Finding(
                     "hash",
                     subject,
@@ -88,9 +112,9 @@ def _package(e: CondaPackage, a: CondaPackage) -> Iterator[Finding]:
                     f"{algo}:{a_hash}",
                     ERROR,
                     "the same name, version and build from another artifact (a rebuilt or "
-                    f"re-uploaded package): {conda_install_hint(e)} --force-reinstall",
+                    f"re-uploaded package): {install} --force-reinstall",
                 )
-            break  # the strongest hash both sides have decides
+            break
 
 
 def _channels(exp: CondaSection, act: CondaSection) -> Iterator[Finding]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from envlock._probe import canonical_name
 from envlock.compare import install_hint
-from envlock.compare_conda import conda_install_hint
+from envlock.compare_conda import artifact_findings, conda_install_hint
 from envlock.condamodel import CondaPackage
 from envlock.findings import CATEGORIES, ERROR, WARNING, Finding, pin, shell_name, shell_word
 from envlock.foreign.model import CondaWant, Foreign, PipWant
@@ -397,24 +397,7 @@ def _conda_package(want: CondaWant, have: CondaPackage) -> Iterator[Finding]:
     if want.build and not _build_matches(want.build, have.build):
         yield Finding("build", subject, want.build, have.build, ERROR, hint)
         return
-    if want.channel and have.channel and want.channel != have.channel:
-        yield Finding("channel", subject, want.channel, have.channel, ERROR, hint)
-    if want.subdir and have.subdir and want.subdir != have.subdir:
-        yield Finding("subdir", subject, want.subdir, have.subdir, ERROR, hint)
-    for algo in ("sha256", "md5"):
-        e_hash, a_hash = getattr(want, algo), getattr(have, algo)
-        if e_hash and a_hash:
-            if e_hash.lower() != a_hash.lower():
-                yield Finding(
-                    "hash",
-                    subject,
-                    f"{algo}:{e_hash}",
-                    f"{algo}:{a_hash}",
-                    ERROR,
-                    "the same name, version and build from another artifact: "
-                    f"{_conda_hint(want)} --force-reinstall",
-                )
-            break  # the strongest hash both sides have decides
+    yield from artifact_findings(subject, want, have, hint, _conda_hint(want))
 
 
 def _build_matches(pattern: str, build: str) -> bool:

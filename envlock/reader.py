@@ -64,6 +64,20 @@ class Reader:
             raise LockfileError(f"{self.where(key)}: required")
         return value
 
+    def text(self, key: str) -> str | None:
+        """A string, and nothing else: for formats with types (TOML), where ``version = 2``
+        is a mistake to report, not a value to convert."""
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise LockfileError(f"{self.where(key)}: expected string, got {_type_name(value)}")
+        return value
+
+    def required_text(self, key: str) -> str:
+        value = self.text(key)
+        if value is None:
+            raise LockfileError(f"{self.where(key)}: required")
+        return value
+
     def child(self, key: str) -> Reader | None:
         value = self.data.get(key)
         return None if value is None else Reader(value, self.where(key))
@@ -74,7 +88,9 @@ class Reader:
             return None
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise LockfileError(f"{self.where(key)}[{i}]: expected string")
+                raise LockfileError(
+                    f"{self.where(key)}[{i}]: expected string, got {_type_name(item)}"
+                )
         return tuple(value)
 
 

@@ -30,7 +30,8 @@ REPORTERS = {
 }
 
 
-def add_target_options(p: argparse.ArgumentParser) -> None:
+def add_target_options(p: argparse.ArgumentParser, runtime: bool = True) -> None:
+    """``--python`` / ``--prefix``, and with ``runtime`` the ``--no-runtime`` switch."""
     group = p.add_mutually_exclusive_group()
     group.add_argument("--python", metavar="PATH", help="probe the environment of this interpreter")
     group.add_argument(
@@ -38,6 +39,8 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="read this environment's files without running anything in it",
     )
+    if not runtime:
+        return
     p.add_argument(
         "--no-runtime",
         action="store_true",

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from envlock import target
-from envlock.commands import say
+from envlock.commands import add_target_options, say
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -26,13 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         "(warnings allowed); 1: at least one error; 2: usage error; 3: the environment could "
         "not be inspected.",
     )
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--python", metavar="PATH", help="probe the environment of this interpreter")
-    group.add_argument(
-        "--prefix",
-        metavar="PATH",
-        help="read this environment's files without running anything in it",
-    )
+    add_target_options(p, runtime=False)
     p.add_argument(
         "--deep",
         action="store_true",

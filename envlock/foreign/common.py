@@ -14,6 +14,8 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Any
 
+    from packaging.requirements import Requirement
+
 VCS = ("git", "hg", "svn", "bzr")
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -139,3 +141,55 @@ def excerpt(text: str, limit: int = 80) -> str:
     text = " ".join(redact_url(t) if "://" in t else t for t in text.split(" "))
     text = redact_text(text)
     return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+_SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def file_name(location: str) -> str | None:
+    """The last component of a URL's or a path's path, or None for a URL that cannot be
+    split (``http://[``)."""
+    from urllib.parse import unquote, urlsplit
+
+    base = location.partition("#")[0]
+    try:
+        path = urlsplit(base).path if _SCHEME_PREFIX.match(base) else base
+    except ValueError:
+        return None
+    return unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
+
+
+def artifact(location: str) -> tuple[str, str] | None:
+    """(canonical project name, version) from the wheel or sdist file name that ends
+    ``location`` (a URL or a path), or None when it is not one."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    from envlock._probe import canonical_name
+
+    filename = file_name(location)
+    if filename is None:
+        return None
+    try:
+        if filename.lower().endswith(".whl"):
+            name, version, *_ = parse_wheel_filename(filename)
+        elif filename.lower().endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+    return canonical_name(name), str(version)
+
+
+def pins(req: Requirement) -> tuple[str | None, str | None]:
+    """(exact version, other specifier) of a parsed requirement: ``==`` / ``===`` without a
+    wildcard is exact, anything else a specifier."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+        return specs[0].version, None
+    return None, str(req.specifier) or None

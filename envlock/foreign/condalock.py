@@ -123,9 +123,9 @@ def _entries(
 
 def choose_platform(platforms: tuple[str, ...], platform: str | None) -> str:
     """The platform asked for, which the file must have; or the file's only one."""
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt
 
-    have = shown(", ".join(sorted(platforms)), 400)
+    have = excerpt(", ".join(sorted(platforms)), 400)
     if platform is None:
         if len(platforms) == 1:
             return platforms[0]
@@ -179,7 +179,8 @@ def _hash(entry: Reader, algo: str, pattern: re.Pattern[str]) -> str | None:
 def _conda_entry(entry: Reader, base_dir: Path) -> CondaWant:
     from dataclasses import replace
 
-    from envlock.foreign.explicit import conda_url, shown
+    from envlock.foreign.common import excerpt
+    from envlock.foreign.explicit import conda_url
 
     name = entry.require("name", str)
     version = entry.require("version", str)
@@ -188,11 +189,11 @@ def _conda_entry(entry: Reader, base_dir: Path) -> CondaWant:
     if from_url.name != name.lower() or from_url.version != version:
         raise LockfileError(
             f"{entry.where('url')}: names {from_url.name} {from_url.version}, "
-            f"not {shown(name)} {shown(version)}"
+            f"not {excerpt(name, 120)} {excerpt(version, 120)}"
         )
     build = entry.get("build", str)
     if build is not None and build != from_url.build:
-        raise LockfileError(f"{entry.where('build')}: {shown(build)} is not the URL's build")
+        raise LockfileError(f"{entry.where('build')}: {excerpt(build, 120)} is not the URL's build")
     return replace(
         from_url,
         md5=_hash(entry, "md5", _MD5) or from_url.md5,

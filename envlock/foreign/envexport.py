@@ -47,8 +47,6 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import TypeVar
 
-    from packaging.requirements import Requirement
-
     _W = TypeVar("_W", CondaWant, PipWant)
 
 FORMAT = "environment-yml"
@@ -154,14 +152,14 @@ def _notes(top: Reader, channels: tuple[str, ...] | None, no_pip: bool) -> list[
 def conda_spec(text: str, where: str, notes: list[str] | None = None) -> CondaWant | None:
     """A :class:`CondaWant` from a conda match spec (see the module docstring); None, with a
     note, for a spec with a template placeholder (``${VAR}``) that cannot be read."""
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt
 
     spec = text.split("#", 1)[0].strip()
     if not spec or len(spec) > _MAX_SPEC:
-        raise LockfileError(f"{where}: not a conda spec: {shown(text)}")
+        raise LockfileError(f"{where}: not a conda spec: {excerpt(text, 120)}")
     if _PLACEHOLDER.search(spec):
         if notes is not None:
-            notes.append(f"{where}: {shown(spec)} has a template placeholder: not checked")
+            notes.append(f"{where}: {excerpt(spec, 120)} has a template placeholder: not checked")
         return None
     fields: dict[str, str] = {}
     if spec.endswith("]") and "[" in spec:
@@ -174,15 +172,15 @@ def conda_spec(text: str, where: str, notes: list[str] | None = None) -> CondaWa
     match = _NAME_REST.match(spec.strip())
     name = match.group(1).lower() if match else ""
     if not match or not _CONDA_NAME.match(name):
-        raise LockfileError(f"{where}: not a conda spec: {shown(text)}")
+        raise LockfileError(f"{where}: not a conda spec: {excerpt(text, 120)}")
     version_text, build = _version_build(match.group(2).strip())
     version_text = fields.get("version", version_text)
     build = fields.get("build", fields.get("build_string", build))
     if build and not _BUILD.match(build):
-        raise LockfileError(f"{where}: not a conda build string: {shown(text)}")
+        raise LockfileError(f"{where}: not a conda build string: {excerpt(text, 120)}")
     version, vspec = _version(version_text, build)
     if (vspec is not None and not _valid_spec(vspec)) or version_text == "":
-        raise LockfileError(f"{where}: not a conda version spec: {shown(text)}")
+        raise LockfileError(f"{where}: not a conda version spec: {excerpt(text, 120)}")
     channel, channel_url, subdir = _channel(channel_text, fields.get("subdir"))
     return CondaWant(
         name=name,
@@ -280,7 +278,7 @@ def _digest(fields: dict[str, str], algo: str, pattern: re.Pattern[str], where: 
 def pip_lines(items: list[object], where: str, base_dir: Path, notes: list[str]) -> list[PipWant]:
     """The :class:`PipWant` entries of a list of pip requirement-file lines; option lines
     become notes."""
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt
 
     wants = []
     for j, item in enumerate(items):
@@ -291,7 +289,7 @@ def pip_lines(items: list[object], where: str, base_dir: Path, notes: list[str])
         if not line:
             continue
         if line.startswith("-") and not _EDITABLE.match(line):
-            option = shown(re.split(r"[\s=]", line, maxsplit=1)[0], 40)
+            option = excerpt(re.split(r"[\s=]", line, maxsplit=1)[0], 40)
             if option in _NOT_FOLLOWED:
                 notes.append(
                     f"{at}: {option} FILE is not followed: "
@@ -315,8 +313,7 @@ def requirement(
     from packaging.requirements import InvalidRequirement, Requirement
 
     from envlock._probe import canonical_name
-    from envlock.foreign.common import source_from_url
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt, pins, source_from_url
 
     line = _uncommented(text)
     editable = _EDITABLE.match(line)
@@ -328,8 +325,8 @@ def requirement(
     try:
         req = Requirement(line)
     except InvalidRequirement:
-        raise LockfileError(f"{where}: not a requirement: {shown(line)}") from None
-    version, specifier = _pins(req)
+        raise LockfileError(f"{where}: not a requirement: {excerpt(line, 120)}") from None
+    version, specifier = pins(req)
     source = None
     if req.url and _PLACEHOLDER.search(req.url):
         _note(notes, f"{where}: the URL has a template placeholder; only the name is checked")
@@ -360,7 +357,7 @@ def _note(notes: list[str] | None, text: str) -> None:
 def _options(line: str, where: str, notes: list[str] | None) -> tuple[str, tuple[str, ...]]:
     """The requirement without its trailing ``--option`` tokens, and its ``--hash`` values
     as ``algo=hex``."""
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt
 
     match = _TRAILING_OPTION.search(line)
     if match is None:
@@ -381,7 +378,7 @@ def _options(line: str, where: str, notes: list[str] | None) -> tuple[str, tuple
                 raise LockfileError(f"{where}: not a --hash=sha256:HEX option")
             hashes.append(f"{algo}={digest}")
         elif token.startswith("-"):
-            _note(notes, f"{where}: pip option {shown(option, 40)} is not checked")
+            _note(notes, f"{where}: pip option {excerpt(option, 40)} is not checked")
         i += 1
     return head, tuple(hashes)
 
@@ -401,16 +398,15 @@ def _location(
 ) -> PipWant | None:
     """``-e`` / bare URL or path: the project name from ``#egg=NAME`` or the file name."""
     from envlock._probe import canonical_name
-    from envlock.foreign.common import source_from_url, split_fragment
-    from envlock.foreign.explicit import shown
+    from envlock.foreign.common import excerpt, source_from_url, split_fragment
 
     base, fields = split_fragment(line)
     fragment = line.partition("#")[2]
     if base.endswith("]") and "[" in base:  # ./dir[extra]
         base = base[: base.rindex("[")]
-    name = fields.get("egg", "").partition("[")[0] or _file_name(base)
+    name = fields.get("egg", "").partition("[")[0] or _artifact_name(base)
     if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        _note(notes, f"{where}: {shown(base)} names no project (add #egg=NAME): not checked")
+        _note(notes, f"{where}: {excerpt(base, 120)} names no project (add #egg=NAME): not checked")
         return None
     if _PLACEHOLDER.search(base):
         _note(notes, f"{where}: the location has a template placeholder; only the name is checked")
@@ -421,22 +417,8 @@ def _location(
     return PipWant(name=canonical_name(name), source=source, hashes=tuple(dict.fromkeys(hashes)))
 
 
-def _file_name(location: str) -> str | None:
-    """The project name of a wheel or sdist file name, or None."""
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+def _artifact_name(location: str) -> str | None:
+    from envlock.foreign.common import artifact
 
-    filename = location.split("?", 1)[0].rstrip("/").rpartition("/")[2]
-    try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[0])
-        return str(parse_sdist_filename(filename)[0])
-    except ValueError:
-        return None
-
-
-def _pins(req: Requirement) -> tuple[str | None, str | None]:
-    """(exact version, other specifier) of a parsed requirement."""
-    specs = list(req.specifier)
-    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
-        return specs[0].version, None
-    return None, str(req.specifier) or None
+    found = artifact(location)
+    return found[0] if found else None

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from envlock.errors import LockfileError, UsageError
+from envlock.foreign.common import artifact, excerpt
 from envlock.foreign.model import CondaWant, Foreign, PipWant
 
 FORMAT = "conda-explicit"
@@ -91,7 +92,7 @@ def no_environments(environment: str | None) -> None:
 
 def _platform_header(value: str, declared: str | None, number: int) -> str:
     if not _SUBDIR.match(value) or len(value) > 64:
-        raise LockfileError(f"line {number}: not a conda platform: {shown(value)}")
+        raise LockfileError(f"line {number}: not a conda platform: {excerpt(value, 120)}")
     if declared is not None and value != declared:
         raise LockfileError(f"line {number}: a second platform ({value}, after {declared})")
     return value
@@ -135,7 +136,7 @@ def conda_url(text: str, where: str, base_dir: Path) -> CondaWant:
     if len(parts) != 3 or not all(parts) or any(c.isspace() for c in filename):
         raise LockfileError(
             f"{where}: not a conda package URL (name-version-build.conda or .tar.bz2): "
-            f"{shown(text)}"
+            f"{excerpt(text, 120)}"
         )
     name, version, build = parts
     md5, sha256 = _fragment_hashes(fragment, where)
@@ -189,38 +190,19 @@ def _pip_line(text: str, where: str, base_dir: Path) -> PipWant:
 
     want = requirement(text, where, base_dir)
     if want is None:
-        raise LockfileError(f"{where}: a '# pip' line that names no package: {shown(text)}")
+        raise LockfileError(f"{where}: a '# pip' line that names no package: {excerpt(text, 120)}")
     source = want.source
     if source is None or source.url is None or not is_index_url(source.url):
         return want
     hashes = want.hashes or ((source.hash,) if source.hash else ())
     return replace(
         want,
-        version=want.version or _file_version(source.url),
+        version=want.version or _artifact_version(source.url),
         source=pip_source(source.url, base_dir),
         hashes=hashes,
     )
 
 
-def _file_version(url: str) -> str | None:
-    """The version a wheel or sdist file name says, or None."""
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    filename = url.split("#", 1)[0].split("?", 1)[0].rpartition("/")[2]
-    try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[1])
-        return str(parse_sdist_filename(filename)[1])
-    except ValueError:
-        return None
-
-
-def shown(text: str, limit: int = 120) -> str:
-    """Untrusted text as an error message may show it: credentials removed, cut short."""
-    from envlock.redact import redact_text, redact_url
-
-    # each URL loses its credentials first, so cutting the text short exposes none; the cut
-    # keeps redact_text's patterns off megabytes of hostile input
-    words = [redact_url(w) if "://" in w else w for w in text.split()]
-    cleaned = redact_text(" ".join(words)[: 2 * limit])
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
+def _artifact_version(url: str) -> str | None:
+    found = artifact(url)
+    return found[1] if found else None

@@ -27,7 +27,7 @@ from envlock.errors import LockfileError, UsageError
 from envlock.foreign import common
 from envlock.foreign.model import Foreign, PipWant
 from envlock.model import Source
-from envlock.reader import Reader, _type_name
+from envlock.reader import Reader
 from envlock.redact import home_to_tilde, redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -55,7 +55,7 @@ def parse(
     top = Reader(data, "")
     if "lock-version" not in top.data and "packages" not in top.data:
         raise LockfileError("not a pylock.toml: it has neither lock-version nor packages")
-    _check_version(_required(top, "lock-version"))
+    _check_version(top.required_text("lock-version"))
     _validate(top.data)
     entries = top.require("packages", list)
     wants = tuple(
@@ -69,21 +69,6 @@ def parse(
         environments=top.strings("environments") or (),
         notes=_notes(top, wants),
     )
-
-
-def _text(r: Reader, key: str) -> str | None:
-    """A string value; TOML has types, so no other type is read as one."""
-    value = r.data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise LockfileError(f"{r.where(key)}: expected string, got {_type_name(value)}")
-    return value
-
-
-def _required(r: Reader, key: str) -> str:
-    value = _text(r, key)
-    if value is None:
-        raise LockfileError(f"{r.where(key)}: required")
-    return value
 
 
 def _check_version(text: str) -> None:
@@ -121,7 +106,7 @@ def _validate(data: dict[str, Any]) -> None:
 def _requires_python(top: Reader) -> str | None:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    value = _text(top, "requires-python")
+    value = top.text("requires-python")
     if value is not None:
         try:
             SpecifierSet(value)
@@ -133,12 +118,12 @@ def _requires_python(top: Reader) -> str | None:
 
 
 def _package(r: Reader, base_dir: Path) -> PipWant:
-    name = _required(r, "name")
+    name = r.required_text("name")
     if name != canonical_name(name):
         raise LockfileError(
             f"{r.where('name')}: '{common.excerpt(name)}' is not normalized (PEP 503)"
         )
-    marker = _text(r, "marker")
+    marker = r.text("marker")
     if marker is not None:
         _check_marker(marker, r.where("marker"))
     direct = [(key, child) for key in ("vcs", "directory", "archive") if (child := r.child(key))]
@@ -156,7 +141,7 @@ def _package(r: Reader, base_dir: Path) -> PipWant:
         source = _files_source(files, base_dir)
     return PipWant(
         name=name,
-        version=_text(r, "version"),
+        version=r.text("version"),
         source=source,
         hashes=hashes,
         marker=marker,
@@ -174,7 +159,7 @@ def _files(r: Reader) -> list[tuple[str | None, str | None, str]]:
         readers.append(Reader(wheel, f"{r.where('wheels')}[{i}]"))
     files = []
     for f in readers:
-        url, path = _text(f, "url"), _text(f, "path")
+        url, path = f.text("url"), f.text("path")
         if not url and not path:
             raise LockfileError(f"{f.path}: url or path required")
         files.append((url, path, _hash(f)))
@@ -202,32 +187,32 @@ def _direct_source(key: str, t: Reader, base_dir: Path) -> Source:
     if key == "directory":
         return Source(
             kind="directory",
-            path=common.local_path(_required(t, "path"), base_dir),
+            path=common.local_path(t.required_text("path"), base_dir),
             editable=bool(t.get("editable", bool, False)),
-            subdirectory=_text(t, "subdirectory"),
+            subdirectory=t.text("subdirectory"),
         )
-    url, path = _text(t, "url"), _text(t, "path")
+    url, path = t.text("url"), t.text("path")
     if not url and not path:
         raise LockfileError(f"{t.path}: url or path required")
     shown_url = home_to_tilde(redact_url(url)) if url else None
     shown_path = common.local_path(path, base_dir) if path and not url else None
     if key == "vcs":
-        commit = _required(t, "commit-id")
+        commit = t.required_text("commit-id")
         return Source(
             kind="vcs",
-            vcs=_required(t, "type"),
+            vcs=t.required_text("type"),
             url=shown_url,
             path=shown_path,
             commit=commit,
-            requested_revision=_text(t, "requested-revision"),
-            subdirectory=_text(t, "subdirectory"),
+            requested_revision=t.text("requested-revision"),
+            subdirectory=t.text("subdirectory"),
         )
     return Source(
         kind="archive",
         url=shown_url,
         path=shown_path,
         hash=_hash(t),
-        subdirectory=_text(t, "subdirectory"),
+        subdirectory=t.text("subdirectory"),
     )
 
 

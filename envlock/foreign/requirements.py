@@ -213,7 +213,7 @@ class _Reader:
                 return PipWant(name=name, marker=marker, hashes=hashes)
             source = common.source_from_url(req.url, self.base_dir)
             return PipWant(name=name, source=source, hashes=_with(hashes, source), marker=marker)
-        version, specifier = _pin(req)
+        version, specifier = common.pins(req)
         return PipWant(
             name=name, version=version, specifier=specifier, hashes=hashes, marker=marker
         )
@@ -342,14 +342,6 @@ def _with(hashes: tuple[str, ...], source: Source) -> tuple[str, ...]:
     return hashes
 
 
-def _pin(req: Requirement) -> tuple[str | None, str | None]:
-    """(exact version, other specifier) of a requirement."""
-    specs = list(req.specifier)
-    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
-        return specs[0].version, None
-    return None, str(req.specifier) or None
-
-
 def _valid_marker(text: str) -> bool:
     from packaging.markers import InvalidMarker, Marker
 
@@ -390,29 +382,14 @@ def _is_conda_build(url: str) -> bool:
 
 
 def _file_name(location: str) -> str | None:
-    """The package name in a wheel or sdist file name at the end of ``location``."""
-    from urllib.parse import unquote, urlsplit
-
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-
-    base = location.partition("#")[0]
-    try:
-        path = urlsplit(base).path if _URL.match(base) else base
-    except ValueError:  # "http://[": not a URL, and no file name to read
+    """The package name in a wheel or sdist file name at the end of ``location`` (or, for
+    another archive, the part of its name before the last ``-``)."""
+    found = common.artifact(location)
+    if found is not None:
+        return found[0]
+    filename = common.file_name(location)
+    if filename is None:
         return None
-    filename = unquote(path.replace("\\", "/").rsplit("/", 1)[-1])
-    try:
-        if filename.lower().endswith(".whl"):
-            return canonical_name(parse_wheel_filename(filename)[0])
-        if filename.lower().endswith((".tar.gz", ".zip")):
-            return canonical_name(parse_sdist_filename(filename)[0])
-    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        pass
     stem = re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar|zip)$", "", filename, flags=re.I)
     name = stem.rpartition("-")[0]
     return canonical_name(name) if _NAME.match(name) else None

@@ -46,7 +46,7 @@ from envlock.errors import LockfileError, UsageError
 from envlock.foreign import common
 from envlock.foreign.model import Foreign, PipWant
 from envlock.model import Source
-from envlock.reader import Reader, _type_name
+from envlock.reader import Reader
 from envlock.redact import home_to_tilde, redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -157,37 +157,10 @@ def _requires_python(top: Reader) -> str | None:
 
 def _supported(top: Reader) -> tuple[str, ...]:
     """``supported-markers`` (tool.uv.environments): uv sync refuses any other environment."""
-    markers = _strings(top, "supported-markers")
+    markers = top.strings("supported-markers") or ()
     for i, marker in enumerate(markers):
         _check_marker(marker, f"supported-markers[{i}]")
     return markers
-
-
-def _strings(r: Reader, key: str) -> tuple[str, ...]:
-    """A list of strings, ``()`` when absent; TOML has types, so nothing is converted."""
-    value = r.data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise LockfileError(f"{r.where(key)}: expected list, got {_type_name(value)}")
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise LockfileError(f"{r.where(key)}[{i}]: expected string, got {_type_name(item)}")
-    return tuple(value)
-
-
-def _text(r: Reader, key: str) -> str | None:
-    value = r.data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise LockfileError(f"{r.where(key)}: expected string, got {_type_name(value)}")
-    return value
-
-
-def _required(r: Reader, key: str) -> str:
-    value = _text(r, key)
-    if value is None:
-        raise LockfileError(f"{r.where(key)}: required")
-    return value
 
 
 @dataclass
@@ -231,7 +204,7 @@ class _Lock:
         self.conflicts = bool(top.get("conflicts", list))
         top.get("resolution-markers", list)
         manifest = top.child("manifest") or Reader({}, "manifest")
-        self.members = tuple(canonical_name(m) for m in _strings(manifest, "members"))
+        self.members = tuple(canonical_name(m) for m in (manifest.strings("members") or ()))
         self.requirements = _requirements(manifest, "requirements")
         self.manifest_groups: dict[str, list[_Dep]] = {}
         table = manifest.child("dependency-groups")
@@ -279,17 +252,17 @@ def _requirements(r: Reader, key: str) -> list[_Dep]:
 def _dep(r: Reader, extras_key: str = "extra") -> _Dep:
     source = r.child("source")
     return _Dep(
-        name=canonical_name(_required(r, "name")),
+        name=canonical_name(r.required_text("name")),
         where=r.path,
         marker=_marker(r),
-        extras=tuple(canonical_name(e) for e in _strings(r, extras_key)),
-        version=_text(r, "version"),
+        extras=tuple(canonical_name(e) for e in (r.strings(extras_key) or ())),
+        version=r.text("version"),
         source=source.data if source is not None else None,
     )
 
 
 def _marker(r: Reader) -> str | None:
-    marker = _text(r, "marker")
+    marker = r.text("marker")
     if marker is not None:
         _check_marker(marker, r.where("marker"))
     return marker
@@ -318,7 +291,7 @@ def _tables(r: Reader, key: str) -> dict[str, list[_Dep]]:
 
 
 def _package(r: Reader, index: int, base_dir: Path) -> _Package:
-    name = canonical_name(_required(r, "name"))
+    name = canonical_name(r.required_text("name"))
     source_table = r.child("source")
     if source_table is None:
         raise LockfileError(f"{r.where('source')}: required")
@@ -326,15 +299,15 @@ def _package(r: Reader, index: int, base_dir: Path) -> _Package:
     if len(kinds) != 1:
         raise LockfileError(f"{source_table.path}: needs exactly one of {', '.join(SOURCE_KINDS)}")
     kind = kinds[0]
-    location = _required(source_table, kind)
+    location = source_table.required_text(kind)
     hashes = _hashes(r)
-    forks = _strings(r, "resolution-markers")
+    forks = r.strings("resolution-markers") or ()
     for i, fork in enumerate(forks):
         _check_marker(fork, f"{r.where('resolution-markers')}[{i}]")
     return _Package(
         index=index,
         name=name,
-        version=_text(r, "version"),
+        version=r.text("version"),
         kind=kind,
         raw_source=source_table.data,
         source=_source(kind, location, source_table, hashes, base_dir),
@@ -356,9 +329,9 @@ def _hashes(r: Reader) -> tuple[str, ...]:
         artifacts.append(Reader(wheel, f"{r.where('wheels')}[{i}]"))
     hashes: list[str] = []
     for artifact in artifacts:
-        _text(artifact, "url")
-        _text(artifact, "path")
-        value = _text(artifact, "hash")
+        artifact.text("url")
+        artifact.text("path")
+        value = artifact.text("hash")
         if value is None:
             continue
         found = _HASH.match(value)
@@ -376,7 +349,7 @@ def _source(
     kind: str, location: str, table: Reader, hashes: tuple[str, ...], base_dir: Path
 ) -> Source | None:
     single = hashes[0] if len(hashes) == 1 else None
-    subdirectory = _text(table, "subdirectory")
+    subdirectory = table.text("subdirectory")
     if kind == "registry":
         return Source(kind="index")
     if kind == "git":
