@@ -13,7 +13,15 @@ import pytest
 import yaml
 
 from envlock.errors import EnvlockError, LockfileError, UsageError
-from envlock.foreign import CondaWant, Foreign, PipWant, condalock, envexport, explicit
+from envlock.foreign import (
+    CondaWant,
+    Foreign,
+    PipWant,
+    condalock,
+    envexport,
+    explicit,
+    requirements,
+)
 from envlock.model import Source
 
 SECRET = "s3cr3t-Passw0rd"
@@ -644,7 +652,8 @@ def test_conda_lock_pip_sources(tmp_path: Path) -> None:
 
 # file -> (conda wants, pip wants or None)
 ENV_FILES: dict[str, tuple[int, int | None]] = {
-    "conda-tests-advanced-pip.env_template.yml": (1, 2),
+    # -e ./module_to_install_in_editable_mode: its name guessed, as in a requirements file
+    "conda-tests-advanced-pip.env_template.yml": (1, 3),
     "conda-tests-channels_with_envvars.yml": (1, None),
     "dexdeform.environment.yml": (192, 33),
     "gboeing-conda-scripts-linux-base.environment.yml": (185, 25),
@@ -716,12 +725,23 @@ def test_env_export_corpus_pip_options(corpus: Path) -> None:
     path = corpus / "lockfiles" / "env-export" / "conda-tests-advanced-pip.env_template.yml"
     result = read(envexport, path)
     assert result.conda == (CondaWant(name="pip"),)
-    assert result.pip == (PipWant(name="xmltodict", version="0.10.2"), PipWant(name="argh"))
+    # The unnamed -e directory was skipped with a note ("names no project"); a requirements
+    # file guesses its name from the path and checks it only where it is installed, and the
+    # pip: section is now read the same way.
+    assert result.pip == (
+        PipWant(name="xmltodict", version="0.10.2"),
+        PipWant(name="argh"),
+        PipWant(
+            name="module-to-install-in-editable-mode",
+            source=Source("directory", path="module_to_install_in_editable_mode", editable=True),
+            optional=True,
+        ),
+    )
     notes = "\n".join(result.notes)
     assert "pip option --index-url is not checked" in notes
     assert "pip option --extra-index-url is not checked" in notes
     assert "template placeholder" in notes  # -e git+{ARGH_PATH_PLACEHOLDER}#egg=argh
-    assert "./module_to_install_in_editable_mode names no project" in notes
+    assert "(module-to-install-in-editable-mode): the file names no package (#egg=NAME)" in notes
     assert "-r FILE is not followed" in notes
     assert "doubanio" not in notes  # option values (index URLs) are not repeated
 
@@ -870,6 +890,91 @@ def test_env_pip_lines(tmp_path: Path, line: str, want: PipWant) -> None:
     assert result.pip == (want,)
 
 
+# The pip: section is read line by line as a requirements file: the same lines give the same
+# wants and are refused with the same message, only the location differs.
+SAME_LINES = {
+    "pins-markers-hashes": [
+        f"Alpha_Pkg==1.0 --hash=sha256:{SHA.upper()} --hash sha256:{SHA}",
+        "gamma[x] >=1.0,<2 ; python_version >= '3.9'  # a comment",
+    ],
+    "url-with-hash": [f"delta @ https://example.com/delta-1.0.tar.gz#sha256={SHA}"],
+    "bare-wheel-url": ["https://example.com/dl/epsilon-3.1-py3-none-any.whl ; os_name == 'nt'"],
+    "paths": ["./vendor/zeta#egg=Zeta_Lib", "-e ./packages/eta[dev]", "./dist/kappa-2.0.tar.bz2"],
+    "vcs": [
+        "-e git+https://github.com/o/theta.git@v1.2#egg=theta&subdirectory=py",
+        "--editable=git+https://github.com/o/iota.git",  # named after the repository
+    ],
+    "quoted": ['-e "./with space#egg=mu"'],
+    "freeze-comment": [
+        "# Editable install with no version control (My_Tool==0.3.dev1)",
+        "-e /opt/src/my-tool",
+    ],
+    "conda-build": [
+        "lam @ file:///home/conda/feedstock_root/build_artifacts/lam_1700000000000/work"
+    ],
+    "unnamed-url": ["https://example.com/download", "nu==1"],
+    "options": ["--index-url https://x.org/simple", "-r more.txt", "xi==1 --config-settings a=b"],
+}
+
+
+@pytest.mark.parametrize("lines", SAME_LINES.values(), ids=SAME_LINES)
+def test_env_pip_section_reads_as_a_requirements_file(tmp_path: Path, lines: list[str]) -> None:
+    as_file = requirements.parse("\n".join(lines), base_dir=tmp_path).pip
+    assert as_file
+    assert parse(envexport, env("python", {"pip": lines}), tmp_path).pip == as_file
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--frobnicate", "unknown option --frobnicate"),
+        ("-r", "-r needs a value"),
+        ("--pre=yes", "--pre takes no value"),
+        ("-e https://example.com/x.tar.gz", "-e needs a local directory or a VCS URL"),
+        ("--hash=sha256:" + SHA, "--hash without a requirement"),
+        ("name==1 -r other.txt", "--requirement cannot follow a requirement"),
+        ("name==1 --hash=sha256:" + SHA[:-1], "--hash must be sha256:<hex>"),
+        ("name==1 --hash=SHA256:" + SHA, "--hash must be sha256:<hex>"),
+        ("./pkg#egg=not/a/name", "#egg= is not a package name"),
+        ("./pkg ; python_version >>> '3'", "not a marker"),
+        ("a b c", "not a requirement: a b c"),
+    ],
+)
+def test_env_pip_lines_refused_as_in_a_requirements_file(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(LockfileError) as info:
+        requirements.parse(line, base_dir=tmp_path)
+    assert one_line(info).startswith(f"line 1: {message}")
+    got = refused(envexport, env({"pip": [line]}), tmp_path)
+    assert got.startswith(f"dependencies[0].pip[0]: {message}"), got
+
+
+def test_env_pip_notes_and_placeholders(tmp_path: Path) -> None:
+    lines = [
+        "https://example.com/download",
+        "pkg==1 --config-settings a=b",
+        "-e ${HOME}/src/home-pkg#egg=home-pkg",  # pip expands ${HOME}: read as ~
+        "tool @ https://${HOST}/tool-1.0.tar.gz",
+        "lam @ file:///home/conda/feedstock_root/build_artifacts/lam_1700000000000/work",
+    ]
+    result = parse(envexport, env("python", {"pip": lines}), tmp_path)
+    assert result.pip == (
+        PipWant(name="pkg", version="1"),
+        PipWant(name="home-pkg", source=Source("directory", path="~/src/home-pkg", editable=True)),
+        PipWant(name="tool"),
+        PipWant(name="lam"),
+    )
+    assert result.notes[:4] == (
+        "dependencies[1].pip[0] (https://example.com/download): names no package, nor does "
+        "its file name (add #egg=NAME): not checked",
+        "dependencies[1].pip[1]: pip option --config-settings is not checked",
+        "dependencies[1].pip[3]: the location has a template placeholder; only the name is checked",
+        "dependencies[1].pip[4] (lam): a conda-build path (installed by conda): only its "
+        "presence is checked",
+    )
+
+
 def test_env_pip_section_empty_and_options(tmp_path: Path) -> None:
     assert parse(envexport, env("python", {"pip": None}), tmp_path).pip == ()
     assert parse(envexport, env("python", {"pip": []}), tmp_path).pip == ()
@@ -893,11 +998,15 @@ def test_env_pip_section_empty_and_options(tmp_path: Path) -> None:
         ),
         tmp_path,
     )
-    assert result.pip == ()  # the file named by -r is never opened
+    # the file named by -r is never opened; -e ./here, skipped before, is now named after
+    # its directory and optional, as in a requirements file
+    assert result.pip == (
+        PipWant(name="here", source=Source("directory", path="here", editable=True), optional=True),
+    )
     assert SECRET not in repr(result)
     assert sum("is not followed" in note for note in result.notes) == 3
     assert sum("pip option" in note for note in result.notes) == 4
-    assert any("./here names no project" in note for note in result.notes)
+    assert any("(here): the file names no package" in note for note in result.notes)
 
 
 def test_env_notes_for_what_is_not_checked(tmp_path: Path) -> None:
@@ -959,7 +1068,22 @@ def test_env_credentials_never_survive(tmp_path: Path) -> None:
         ("dependencies: [{pip: a}]\n", "dependencies[0].pip: expected list, got string"),
         ("dependencies: [{pip: [1]}]\n", "dependencies[0].pip[0]: expected a requirement line"),
         ("dependencies: [{pip: ['a b c']}]\n", "dependencies[0].pip[0]: not a requirement"),
-        ("dependencies: [{pip: ['a==1 --hash=md5:00']}]\n", "dependencies[0].pip[0]: not a --hash"),
+        # the requirements file's message (it was "not a --hash=sha256:HEX option")
+        (
+            "dependencies: [{pip: ['a==1 --hash=md5:00']}]\n",
+            "dependencies[0].pip[0]: --hash must be sha256:<hex>",
+        ),
+        # an unknown option was a note; as in a requirements file (and in pip), an error
+        ("dependencies: [{pip: [--frobnicate]}]\n", "dependencies[0].pip[0]: unknown option"),
+        # -e of an archive was read; pip refuses it, and so does a requirements file
+        (
+            "dependencies: [{pip: ['-e https://x.org/a-1.0.tar.gz']}]\n",
+            "dependencies[0].pip[0]: -e needs a local directory or a VCS URL",
+        ),
+        (
+            "dependencies: [{pip: ['--hash=sha256:" + SHA + "']}]\n",
+            "dependencies[0].pip[0]: --hash without",
+        ),
         ("dependencies: [{pip: [a, A]}]\n", "dependencies[0]: a is listed twice"),
         ("dependencies: [a, A]\n", "dependencies[1]: a is listed twice"),
         ("dependencies: ['']\n", "dependencies[0]: not a conda spec"),

@@ -783,6 +783,7 @@ def test_requirements_credentials_never_survive(tmp_path: Path) -> None:
         f"--bogus https://user:{SECRET}@example.com",
         f"--index-url https://user:{SECRET}@example.com/simple",
         f"name==1 --hash=md5:https://user:{SECRET}@x",
+        f"name==1 --hash=sha256:{SECRET}",  # the value is never shown
         f"https://user:{SECRET}@example.com/" + "x" * 200,
     ],
 )
@@ -811,7 +812,11 @@ def test_requirements_credentials_never_in_errors(tmp_path: Path, line: str) -> 
         ("--hash=sha256:" + SHA_A, "line 1: --hash without a requirement"),
         ("name==1 -r other.txt\n", "line 1: --requirement cannot follow a requirement"),
         ("-e https://example.com/x.tar.gz\n", "line 1: -e needs a local directory"),
-        ("https://example.com/download\n", "line 1: cannot tell which package"),
+        # a URL that names no package was refused ("cannot tell which package"); pip installs
+        # it, and an environment.yml pip: section noted it: now it is noted, not checked
+        ("https://example.com/download\n", "no requirements found (a location that names no"),
+        # a digest cut short was read (and then never matched); now refused, as in env files
+        ("name==1 --hash=sha256:" + SHA_A[:-1], "line 1: --hash must be sha256:<hex>"),
         ("./pkg#egg=not/a/name\n", "line 1: #egg= is not a package name"),
         ("./pkg ; python_version >>> '3'\n", "line 1: not a marker"),
         ("\u2028x==1\x0bnot one\n", "line 3: not a requirement: not one"),
@@ -821,6 +826,27 @@ def test_requirements_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(LockfileError) as exc:
         requirements.parse(text, base_dir=tmp_path)
     assert _one_line_error(exc).startswith(message)
+
+
+def test_requirements_url_that_names_no_package_is_noted(tmp_path: Path) -> None:
+    """As in an environment.yml pip: section (and as pip installs it), not refused."""
+    result = requirements.parse(
+        "https://example.com/download\nnu==1\n-e ./here\n", base_dir=tmp_path
+    )
+    assert result.pip == (
+        PipWant(name="nu", version="1"),
+        PipWant(
+            name="here",
+            source=Source(kind="directory", path="here", editable=True),
+            optional=True,
+        ),
+    )
+    assert result.notes == (
+        "line 3 (here): the file names no package (#egg=NAME); the name is guessed from the "
+        "path, and checked only where such a package is installed",
+        "line 1 (https://example.com/download): names no package, nor does its file name "
+        "(add #egg=NAME): not checked",
+    )
 
 
 def test_requirements_garbage_is_one_clean_error(tmp_path: Path) -> None:

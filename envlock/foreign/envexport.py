@@ -22,13 +22,22 @@ Conda specs, read as conda's ``MatchSpec`` reads them:
   (``name[version='>=1',build=py*,channel=conda-forge,subdir=linux-64,md5=...]``) are read too.
 * Bare names: only presence is checked.
 
-pip (the ``pip:`` entry): requirement lines as pip reads them: ``name==1.0`` is exact, other
-specifiers are kept as such, ``name @ URL`` and ``-e URL-or-path#egg=name`` give the source
-(local paths relative to the file's directory), ``--hash`` options give hashes. Option lines
-(``--index-url``, ``--extra-index-url``, ...) are skipped with a note; ``-r`` / ``-c`` files
-are never followed. A file without a ``pip:`` entry records nothing about pip packages
-(hand-written files rarely list them), so ``Foreign.pip`` is ``None``; with one, even empty,
-it is the tuple of what it lists.
+pip (the ``pip:`` entry): conda hands the list to pip as a requirements file, so each item is
+read as one line of one, by :func:`envlock.foreign.requirements.read_line` (names, pins and
+specifiers, markers, ``name @ URL``, ``-e``, ``--hash``, unnamed locations: see
+:mod:`envlock.foreign.requirements`; local paths are relative to the file's directory). What
+is particular to these files:
+
+* Each option (``--index-url``, ``--extra-index-url``, ``--pre``, ... on a line of its own or
+  after a requirement) is noted as not checked, item by item; ``-r`` / ``-c`` files are never
+  followed. An option pip does not know is an error, as in a requirements file.
+* A URL or path with a template placeholder (``${VAR}``, ``{VAR}``; ``${HOME}`` at the start
+  of a path is read as ``~``) checks only the package's name, with a note.
+* A package listed twice is an error.
+
+A file without a ``pip:`` entry records nothing about pip packages (hand-written files rarely
+list them), so ``Foreign.pip`` is ``None``; with one, even empty, it is the tuple of what it
+lists.
 
 The platform: these files do not name one (only build strings hint at it), so
 ``Foreign.platform`` is the one asked for and no platform is refused.
@@ -46,6 +55,8 @@ from envlock.reader import Reader
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
     from typing import TypeVar
+
+    from envlock.foreign.requirements import Line
 
     _W = TypeVar("_W", CondaWant, PipWant)
 
@@ -65,12 +76,7 @@ _BRACKET_FIELD = re.compile(
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{[A-Za-z_][A-Za-z0-9_]*\}")
-_COMMENT = re.compile(r"(?:^|\s)#")  # pip: a comment starts at a '#' after whitespace
-_EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s+|=)(.+)$")
-_TRAILING_OPTION = re.compile(r"\s(--?[A-Za-z][\w-]*)")
-_LOCATION = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|file:|[./~\\]|[A-Za-z]:[\\/])")
-_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
-_NOT_FOLLOWED = ("-r", "--requirement", "-c", "--constraint")
+_EDITABLE = re.compile(r"^(?:-e|--editable(?:\s|=))")
 
 
 def parse(
@@ -276,149 +282,71 @@ def _digest(fields: dict[str, str], algo: str, pattern: re.Pattern[str], where: 
 
 
 def pip_lines(items: list[object], where: str, base_dir: Path, notes: list[str]) -> list[PipWant]:
-    """The :class:`PipWant` entries of a list of pip requirement-file lines; option lines
-    become notes."""
-    from envlock.foreign.common import excerpt
+    """The :class:`PipWant` entries of a ``pip:`` list, each item one line of a requirements
+    file (conda hands the list to pip as one) read by
+    :func:`envlock.foreign.requirements.read_line`; options become notes."""
+    from envlock.foreign.requirements import read_line, strip_comment
 
     wants = []
+    before: str | None = None  # the comment item just before (pip freeze names -e there)
     for j, item in enumerate(items):
         at = f"{where}[{j}]"
         if not isinstance(item, str):
             raise LockfileError(f"{at}: expected a requirement line, got {_kind(item)}")
-        line = _uncommented(item)
-        if not line:
-            continue
-        if line.startswith("-") and not _EDITABLE.match(line):
-            option = excerpt(re.split(r"[\s=]", line, maxsplit=1)[0], 40)
-            if option in _NOT_FOLLOWED:
-                notes.append(
-                    f"{at}: {option} FILE is not followed: "
-                    "envlock never opens a file a lockfile names"
-                )
-            else:
-                notes.append(f"{at}: pip option {option} is not checked")
-            continue
-        want = requirement(line, at, base_dir, notes)
-        if want is not None:
-            wants.append(want)
+        line = strip_comment(item).strip()
+        if line:
+            want = _pip_want(read_line(line, at, base_dir, before), at, notes)
+            if want is not None:
+                wants.append(want)
+        before = item.strip() if item.lstrip().startswith("#") else None
     return wants
 
 
 def requirement(
     text: str, where: str, base_dir: Path, notes: list[str] | None = None
 ) -> PipWant | None:
-    """A :class:`PipWant` from one requirement line (``name==1.0``, ``name>=1; marker``,
-    ``name @ URL``, ``-e URL-or-path#egg=name``, with optional ``--hash`` options). None, with
-    a note, for an editable or bare location that names no project."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    from envlock._probe import canonical_name
-    from envlock.foreign.common import excerpt, pins, source_from_url
-
-    line = _uncommented(text)
-    editable = _EDITABLE.match(line)
-    if editable:
-        line = editable.group(1).strip()
-    line, hashes = _options(line, where, notes)
-    if editable or _is_location(line):
-        return _location(line, where, base_dir, bool(editable), hashes, notes)
-    try:
-        req = Requirement(line)
-    except InvalidRequirement:
-        raise LockfileError(f"{where}: not a requirement: {excerpt(line, 120)}") from None
-    version, specifier = pins(req)
-    source = None
-    if req.url and _PLACEHOLDER.search(req.url):
-        _note(notes, f"{where}: the URL has a template placeholder; only the name is checked")
-    elif req.url:
-        source = source_from_url(req.url, base_dir)
-        if source.hash:
-            hashes = (*hashes, source.hash)
-    return PipWant(
-        name=canonical_name(req.name),
-        version=version,
-        specifier=specifier,
-        source=source,
-        hashes=tuple(dict.fromkeys(hashes)),
-        marker=str(req.marker) if req.marker else None,
-    )
-
-
-def _uncommented(line: str) -> str:
-    comment = _COMMENT.search(line)
-    return (line[: comment.start()] if comment else line).strip()
-
-
-def _note(notes: list[str] | None, text: str) -> None:
-    if notes is not None:
-        notes.append(text)
-
-
-def _options(line: str, where: str, notes: list[str] | None) -> tuple[str, tuple[str, ...]]:
-    """The requirement without its trailing ``--option`` tokens, and its ``--hash`` values
-    as ``algo=hex``."""
+    """A :class:`PipWant` from one requirement line, not an option line (``name==1.0``,
+    ``name>=1; marker``, ``name @ URL``, ``-e URL-or-path#egg=name``, with optional
+    ``--hash`` options), read as a ``pip:`` item is. None, with a note, for a location that
+    names no package."""
     from envlock.foreign.common import excerpt
+    from envlock.foreign.requirements import read_line, strip_comment
 
-    match = _TRAILING_OPTION.search(line)
-    if match is None:
-        return line, ()
-    head, tail = line[: match.start()].strip(), line[match.start() :].split()
-    hashes = []
-    i = 0
-    while i < len(tail):
-        token = tail[i]
-        option, eq, value = token.partition("=")
-        if option == "--hash":
-            if not eq and i + 1 < len(tail):
-                i += 1
-                value = tail[i]
-            algo, _, digest = value.lower().partition(":")
-            length = _HEX_LENGTH.get(algo)
-            if not length or not re.fullmatch(f"[0-9a-f]{{{length}}}", digest):
-                raise LockfileError(f"{where}: not a --hash=sha256:HEX option")
-            hashes.append(f"{algo}={digest}")
-        elif token.startswith("-"):
-            _note(notes, f"{where}: pip option {excerpt(option, 40)} is not checked")
-        i += 1
-    return head, tuple(hashes)
+    line = strip_comment(text).strip()
+    if not line or (line.startswith("-") and not _EDITABLE.match(line)):
+        raise LockfileError(f"{where}: not a requirement: {excerpt(line, 120)}")
+    return _pip_want(read_line(line, where, base_dir), where, [] if notes is None else notes)
 
 
-def _is_location(line: str) -> bool:
-    """A bare URL or path, as pip accepts on a requirement line."""
-    return bool(_LOCATION.match(line))
+def _pip_want(read: Line, where: str, notes: list[str]) -> PipWant | None:
+    """The want of one line, with notes for its options and for what is not checked."""
+    from dataclasses import replace
 
+    from envlock.foreign.requirements import GUESSED, UNNAMED
 
-def _location(
-    line: str,
-    where: str,
-    base_dir: Path,
-    editable: bool,
-    hashes: tuple[str, ...],
-    notes: list[str] | None,
-) -> PipWant | None:
-    """``-e`` / bare URL or path: the project name from ``#egg=NAME`` or the file name."""
-    from envlock._probe import canonical_name
-    from envlock.foreign.common import excerpt, source_from_url, split_fragment
-
-    base, fields = split_fragment(line)
-    fragment = line.partition("#")[2]
-    if base.endswith("]") and "[" in base:  # ./dir[extra]
-        base = base[: base.rindex("[")]
-    name = fields.get("egg", "").partition("[")[0] or _artifact_name(base)
-    if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        _note(notes, f"{where}: {excerpt(base, 120)} names no project (add #egg=NAME): not checked")
+    notes.extend(_option_note(where, option) for option, _ in read.options)
+    if read.unnamed is not None:
+        notes.append(f"{where} ({read.unnamed}): {UNNAMED}")
+    want = read.want
+    if want is None:
         return None
-    if _PLACEHOLDER.search(base):
-        _note(notes, f"{where}: the location has a template placeholder; only the name is checked")
-        return PipWant(name=canonical_name(name))
-    source = source_from_url(f"{base}#{fragment}" if fragment else base, base_dir, editable)
-    if source.hash:
-        hashes = (*hashes, source.hash)
-    return PipWant(name=canonical_name(name), source=source, hashes=tuple(dict.fromkeys(hashes)))
+    if want.optional:
+        notes.append(f"{where} ({want.name}): {GUESSED}")
+    if read.conda_built:
+        notes.append(
+            f"{where} ({want.name}): a conda-build path (installed by conda): only its "
+            "presence is checked"
+        )
+    source = want.source
+    if source is not None and _PLACEHOLDER.search(f"{source.url or ''} {source.path or ''}"):
+        notes.append(f"{where}: the location has a template placeholder; only the name is checked")
+        return replace(want, source=None)
+    return want
 
 
-def _artifact_name(location: str) -> str | None:
-    from envlock.foreign.common import artifact
-
-    found = artifact(location)
-    return found[0] if found else None
+def _option_note(where: str, option: str) -> str:
+    """What an option of a ``pip:`` line leaves unchecked (``option``: its long name)."""
+    short = {"--requirement": "-r", "--constraint": "-c"}.get(option)
+    if short is not None:
+        return f"{where}: {short} FILE is not followed: envlock never opens a file a lockfile names"
+    return f"{where}: pip option {option} is not checked"

@@ -1,19 +1,23 @@
 """Pinned requirements files (``pip freeze``, ``pip-compile``, ``uv pip compile``,
-``uv export``): every requirement line as a :class:`PipWant`.
+``uv export``): every requirement line as a :class:`PipWant`. :func:`read_line` reads one
+line; :mod:`envlock.foreign.envexport` reads an ``environment.yml`` ``pip:`` section with it.
 
 Lines are read as pip reads them: ``\\`` continues a line, ``#`` starts a comment at the start
 of a line or after whitespace (so ``#egg=`` and ``#sha256=`` fragments stay), and the first
 token that starts with ``-`` begins a line's options. Then:
 
 * ``name==1.0`` / ``name===1.0`` pin a version; any other specifier is kept as one; extras
-  are dropped; ``; marker`` is kept, unevaluated; ``--hash=algo:hex`` options become
-  ``algo=hex`` hashes. The same name twice (with different markers) stays twice.
+  are dropped; ``; marker`` is kept, unevaluated; ``--hash=algo:hex`` options (sha256,
+  sha384 or sha512, the digest in full) become ``algo=hex`` hashes. The same name twice
+  (with different markers) stays twice.
 * ``name @ URL``, bare URLs and local paths become a :class:`~envlock.model.Source`, named by
   ``#egg=``, by the wheel or sdist file name, or by a ``pip freeze`` comment
-  (``# Editable install with no version control (name==1.0)``). Where nothing names the
-  package (``-e .``), the name is guessed from the path's last component (``.``: the
-  file's directory) and the package is *optional*: it is checked only where a package of
-  that name is installed.
+  (``# Editable install with no version control (name==1.0)``). ``-e`` takes a local
+  directory or a VCS URL, as in pip. Where nothing names a directory or VCS package
+  (``-e .``), the name is guessed from the path's last component (``.``: the file's
+  directory) and the package is *optional*: it is checked only where a package of that name
+  is installed. A location nothing names (an archive URL whose file name is not a
+  package's: ``https://host/download``) is not checked, with a note: pip installs it.
 * ``name @ file:///…/<pkg>_<timestamp>/work`` is how ``pip freeze`` shows a package that
   conda-build built (conda installed it): nothing but its name is checkable.
 * Option lines (``-i``, ``--extra-index-url``, ``-f``, ``--no-binary``, ``--pre``, …) are
@@ -24,6 +28,7 @@ token that starts with ``-`` begins a line's options. Then:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 from envlock._probe import canonical_name
 from envlock.errors import LockfileError, UsageError
@@ -44,6 +49,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DRIVES = tuple(f"{c}:" for c in "abcdefghijklmnopqrstuvwxyz")  # C:\path is not a URL
 _NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 _HASH = re.compile(r"^(sha256|sha384|sha512):([0-9a-fA-F]+)$")
+_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 _FREEZE_COMMENT = re.compile(
     r"^#\s*Editable\b.*\(([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s()]+)\)", re.IGNORECASE
 )
@@ -72,6 +78,12 @@ _WITH_VALUE = {
     "--editable": "--editable",
 }
 _FLAGS = {"--no-index", "--prefer-binary", "--require-hashes", "--pre", "--no-deps"}
+_INCLUDES = {"--requirement": "-r", "--constraint": "-c"}  # files never opened
+GUESSED = (
+    "the file names no package (#egg=NAME); the name is guessed from the path, and checked "
+    "only where such a package is installed"
+)
+UNNAMED = "names no package, nor does its file name (add #egg=NAME): not checked"
 
 
 def parse(
@@ -87,8 +99,7 @@ def parse(
     for number, line, comment in _logical_lines(text):
         reader.line(number, line, comment)
     if not reader.wants:
-        skipped = " (-r / -c files are not followed)" if reader.included else ""
-        raise LockfileError(f"no requirements found{skipped}")
+        raise LockfileError(f"no requirements found{reader.why_none()}")
     return Foreign(format="requirements", pip=tuple(reader.wants), conda=None, notes=reader.notes())
 
 
@@ -114,15 +125,15 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str, str | None]]:
         if joined:
             joined.append("" if is_comment else raw)
             number, raw, joined = first, "".join(joined), []
-        line = _strip_comment(raw).strip()
+        line = strip_comment(raw).strip()
         if line:
             yield number, line, before
         before = comment
     if joined:
-        yield first, _strip_comment("".join(joined)).strip(), before
+        yield first, strip_comment("".join(joined)).strip(), before
 
 
-def _strip_comment(line: str) -> str:
+def strip_comment(line: str) -> str:
     """``line`` up to a ``#`` at its start or after whitespace (pip's comment rule)."""
     at = line.find("#")
     while at != -1:
@@ -140,37 +151,44 @@ class _Reader:
         self.wants: list[PipWant] = []
         self.included: list[str] = []
         self.guessed: list[str] = []
+        self.unnamed: list[str] = []
         self.conda_built = 0
 
     def line(self, number: int, line: str, comment: str | None) -> None:
-        args, options = _split_args(line)
-        tokens = _tokens(number, options)
-        if args:
-            hashes = self._requirement_options(number, tokens)
-            self.wants.append(self._requirement(number, args, hashes))
+        where = f"line {number}"
+        read = read_line(line, where, self.base_dir, comment)
+        for option, value in read.options:
+            if option in _INCLUDES and value is not None:
+                self.included.append(f"{_INCLUDES[option]} {common.excerpt(value)}")
+        if read.unnamed is not None:
+            self.unnamed.append(f"{where} ({read.unnamed})")
+        if read.want is None:
             return
-        for option, value in tokens:
-            if option == "--editable" and value is not None:
-                self.wants.append(self._editable(number, value, comment))
-            elif option in ("--requirement", "--constraint") and value is not None:
-                short = "-r" if option == "--requirement" else "-c"
-                self.included.append(f"{short} {common.excerpt(value)}")
-            elif option == "--hash":
-                raise LockfileError(f"line {number}: --hash without a requirement")
+        self.wants.append(read.want)
+        if read.want.optional:
+            self.guessed.append(f"{where} ({read.want.name})")
+        self.conda_built += read.conda_built
+
+    def why_none(self) -> str:
+        """Why a file without requirements has none, in parentheses (or nothing)."""
+        why = []
+        if self.included:
+            why.append("-r / -c files are not followed")
+        if self.unnamed:
+            why.append("a location that names no package is not checked: add #egg=NAME")
+        return f" ({'; '.join(why)})" if why else ""
 
     def notes(self) -> tuple[str, ...]:
         notes = []
         if self.included:
-            shown = ", ".join(self.included[:3])
-            more = f" and {len(self.included) - 3} more" if len(self.included) > 3 else ""
             notes.append(
-                f"{shown}{more}: not followed; envlock never opens a file a lockfile names"
+                f"{_listed(self.included)}: not followed; envlock never opens a file a "
+                "lockfile names"
             )
         if self.guessed:
-            notes.append(
-                f"{', '.join(self.guessed)}: the file names no package (#egg=NAME); the name "
-                "is guessed from the path, and checked only where such a package is installed"
-            )
+            notes.append(f"{_listed(self.guessed)}: {GUESSED}")
+        if self.unnamed:
+            notes.append(f"{_listed(self.unnamed)}: {UNNAMED}")
         if self.conda_built:
             notes.append(
                 f"{self.conda_built} packages point at conda-build paths (installed by conda): "
@@ -178,98 +196,149 @@ class _Reader:
             )
         return tuple(notes)
 
-    def _requirement_options(
-        self, number: int, tokens: list[tuple[str, str | None]]
-    ) -> tuple[str, ...]:
-        hashes: list[str] = []
-        for option, value in tokens:
-            if option == "--hash" and value is not None:
-                found = _HASH.match(value)
-                if not found:
-                    raise LockfileError(
-                        f"line {number}: --hash must be sha256:<hex> (or sha384, sha512), "
-                        f"not {common.excerpt(value)}"
-                    )
-                digest = f"{found.group(1)}={found.group(2).lower()}"
-                if digest not in hashes:
-                    hashes.append(digest)
-            elif option in ("--editable", "--requirement", "--constraint"):
-                raise LockfileError(f"line {number}: {option} cannot follow a requirement")
-        return tuple(hashes)
 
-    def _requirement(self, number: int, text: str, hashes: tuple[str, ...]) -> PipWant:
-        if _URL.match(text) and not text.lower().startswith(_DRIVES):
-            return self._located(number, text, "; ", hashes)
-        req = _requirement(text)
-        if req is None:
-            if _looks_like_path(text):
-                return self._located(number, text, ";", hashes)
-            raise LockfileError(f"line {number}: not a requirement: {common.excerpt(text)}")
-        name = canonical_name(req.name)
-        marker = str(req.marker) if req.marker is not None else None
-        if req.url:
-            if _is_conda_build(req.url):
-                self.conda_built += 1
-                return PipWant(name=name, marker=marker, hashes=hashes)
-            source = common.source_from_url(req.url, self.base_dir)
-            return PipWant(name=name, source=source, hashes=_with(hashes, source), marker=marker)
-        version, specifier = common.pins(req)
-        return PipWant(
-            name=name, version=version, specifier=specifier, hashes=hashes, marker=marker
-        )
+def _listed(items: list[str]) -> str:
+    """The first three of ``items`` and how many more."""
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    return f"{', '.join(items[:3])}{more}"
 
-    def _located(self, number: int, text: str, sep: str, hashes: tuple[str, ...]) -> PipWant:
-        """A bare URL or local path, with an optional ``<sep>marker``."""
-        location, _, marker = text.partition(sep)
-        marker = marker.strip()
-        if marker and not _valid_marker(marker):
-            raise LockfileError(f"line {number}: not a marker: {common.excerpt(marker)}")
-        location = _strip_extras(location.strip())
-        source = common.source_from_url(location, self.base_dir)
-        want = self._named(number, location, source)
-        return PipWant(
-            name=want.name,
-            source=source,
-            hashes=_with(hashes, source),
-            marker=marker or None,
-            optional=want.optional,
-        )
 
-    def _editable(self, number: int, value: str, comment: str | None) -> PipWant:
-        location = _strip_extras(value.strip())
-        source = common.source_from_url(location, self.base_dir, editable=True)
-        if source.kind not in ("vcs", "directory"):
-            raise LockfileError(
-                f"line {number}: -e needs a local directory or a VCS URL (git+https://...), "
-                f"not {common.excerpt(location)}"
-            )
-        frozen = _FREEZE_COMMENT.match(comment or "")
-        if frozen and "egg" not in common.split_fragment(location)[1]:
-            name, version = canonical_name(frozen.group(1)), frozen.group(2)
-            return PipWant(name=name, version=version, source=source)
-        return self._named(number, location, source)
+# ---------------------------------------------------------------------------------------------
+# One line
+# ---------------------------------------------------------------------------------------------
 
-    def _named(self, number: int, location: str, source: Source) -> PipWant:
-        """A want for ``location``, named by ``#egg=``, the file name, or a guess."""
-        egg = _strip_extras(common.split_fragment(location)[1].get("egg", ""))
-        if egg:
-            if not _NAME.match(egg):
-                raise LockfileError(
-                    f"line {number}: #egg= is not a package name: {common.excerpt(egg)}"
-                )
-            return PipWant(name=canonical_name(egg), source=source)
-        if source.kind == "archive":
-            name = _file_name(location)
-            if name is not None:
-                return PipWant(name=name, source=source)
-        else:
-            name = _guess_name(source, self.base_dir)
-            if name is not None:
-                self.guessed.append(f"line {number} ({name})")
-                return PipWant(name=name, source=source, optional=True)
+
+@dataclass(frozen=True)
+class Line:
+    """What one requirements-file line says, read as pip reads it (see the module docstring).
+    ``want.optional`` is set only where its name is guessed from a path."""
+
+    want: PipWant | None = None  # None: an option line, or a location that names no package
+    options: tuple[tuple[str, str | None], ...] = ()  # (long name, value); not --hash, not -e
+    unnamed: str | None = None  # a URL or path that names no package (redacted, shortened)
+    conda_built: bool = False  # ``name @ file:///…/work``: only the name is kept
+
+
+def read_line(line: str, where: str, base_dir: Path, comment: str | None = None) -> Line:
+    """One line of a requirements file, its comment and continuations already removed
+    (:func:`strip_comment`); ``comment`` is the comment line just before it (where
+    ``pip freeze`` names an editable install), ``where`` starts each error message, and
+    local paths are relative to ``base_dir``."""
+    args, options = _split_args(line)
+    tokens = _tokens(where, options)
+    if args:
+        hashes, rest = _requirement_options(where, tokens)
+        return replace(_requirement(where, args, hashes, base_dir), options=rest)
+    return _option_line(where, tokens, base_dir, comment)
+
+
+def _option_line(
+    where: str, tokens: list[tuple[str, str | None]], base_dir: Path, comment: str | None
+) -> Line:
+    """A line of options; as in pip, its first ``-e`` is a requirement."""
+    if any(option == "--hash" for option, _ in tokens):
+        raise LockfileError(f"{where}: --hash without a requirement")
+    editable = next((v for o, v in tokens if o == "--editable" and v is not None), None)
+    rest = tuple(token for token in tokens if token[0] != "--editable")
+    if editable is None:
+        return Line(options=rest)
+    return replace(_editable(where, editable, comment, base_dir), options=rest)
+
+
+def _requirement_options(
+    where: str, tokens: list[tuple[str, str | None]]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str | None], ...]]:
+    """(``--hash`` values as ``algo=hex``, the other options) of a requirement line."""
+    hashes: list[str] = []
+    rest = []
+    for option, value in tokens:
+        if option in ("--editable", "--requirement", "--constraint"):
+            raise LockfileError(f"{where}: {option} cannot follow a requirement")
+        if option != "--hash":
+            rest.append((option, value))
+            continue
+        digest = _hash(where, value)
+        if digest not in hashes:
+            hashes.append(digest)
+    return tuple(hashes), tuple(rest)
+
+
+def _hash(where: str, value: str | None) -> str:
+    """``algo:hex`` as ``algo=hex``. The value is never shown: a secret pasted in its place
+    would be."""
+    found = _HASH.match(value or "")
+    if found is None or len(found.group(2)) != _HEX_LENGTH[found.group(1)]:
         raise LockfileError(
-            f"line {number}: cannot tell which package {common.excerpt(location)} is: add #egg=NAME"
+            f"{where}: --hash must be sha256:<hex> (or sha384, sha512), with all of the "
+            "digest's hex digits"
         )
+    return f"{found.group(1)}={found.group(2).lower()}"
+
+
+def _requirement(where: str, text: str, hashes: tuple[str, ...], base_dir: Path) -> Line:
+    if _URL.match(text) and not text.lower().startswith(_DRIVES):
+        return _located(where, text, "; ", hashes, base_dir)
+    req = _parsed(text)
+    if req is None:
+        if _looks_like_path(text):
+            return _located(where, text, ";", hashes, base_dir)
+        raise LockfileError(f"{where}: not a requirement: {common.excerpt(text)}")
+    name = canonical_name(req.name)
+    marker = str(req.marker) if req.marker is not None else None
+    if req.url and _is_conda_build(req.url):
+        return Line(want=PipWant(name=name, marker=marker, hashes=hashes), conda_built=True)
+    if req.url:
+        source = common.source_from_url(req.url, base_dir)
+        hashes = _with(hashes, source)
+        return Line(want=PipWant(name=name, source=source, hashes=hashes, marker=marker))
+    version, specifier = common.pins(req)
+    want = PipWant(name=name, version=version, specifier=specifier, hashes=hashes, marker=marker)
+    return Line(want=want)
+
+
+def _located(where: str, text: str, sep: str, hashes: tuple[str, ...], base_dir: Path) -> Line:
+    """A bare URL or local path, with an optional ``<sep>marker``."""
+    location, _, marker = text.partition(sep)
+    marker = marker.strip()
+    if marker and not _valid_marker(marker):
+        raise LockfileError(f"{where}: not a marker: {common.excerpt(marker)}")
+    location = _strip_extras(location.strip())
+    source = common.source_from_url(location, base_dir)
+    want = _named(where, location, source, base_dir)
+    if want is None:
+        return Line(unnamed=common.excerpt(location))
+    return Line(want=replace(want, hashes=_with(hashes, source), marker=marker or None))
+
+
+def _editable(where: str, value: str, comment: str | None, base_dir: Path) -> Line:
+    location = _strip_extras(value.strip())
+    source = common.source_from_url(location, base_dir, editable=True)
+    if source.kind not in ("vcs", "directory"):
+        raise LockfileError(
+            f"{where}: -e needs a local directory or a VCS URL (git+https://...), "
+            f"not {common.excerpt(location)}"
+        )
+    frozen = _FREEZE_COMMENT.match(comment or "")
+    if frozen and "egg" not in common.split_fragment(location)[1]:
+        name, version = canonical_name(frozen.group(1)), frozen.group(2)
+        return Line(want=PipWant(name=name, version=version, source=source))
+    want = _named(where, location, source, base_dir)
+    return Line(unnamed=common.excerpt(location)) if want is None else Line(want=want)
+
+
+def _named(where: str, location: str, source: Source, base_dir: Path) -> PipWant | None:
+    """A want for ``location``, named by ``#egg=``, the file name, or a guess (then
+    optional); None where none of them names a package."""
+    egg = _strip_extras(common.split_fragment(location)[1].get("egg", ""))
+    if egg:
+        if not _NAME.match(egg):
+            raise LockfileError(f"{where}: #egg= is not a package name: {common.excerpt(egg)}")
+        return PipWant(name=canonical_name(egg), source=source)
+    if source.kind == "archive":
+        name = _file_name(location)
+        return None if name is None else PipWant(name=name, source=source)
+    name = _guess_name(source, base_dir)
+    return None if name is None else PipWant(name=name, source=source, optional=True)
 
 
 def _split_args(line: str) -> tuple[str, str]:
@@ -282,7 +351,7 @@ def _split_args(line: str) -> tuple[str, str]:
     return line, ""
 
 
-def _tokens(number: int, options: str) -> list[tuple[str, str | None]]:
+def _tokens(where: str, options: str) -> list[tuple[str, str | None]]:
     """(long option name, value) pairs of an options string, as pip's option parser reads
     them; an option pip does not know is an error."""
     import shlex
@@ -292,12 +361,12 @@ def _tokens(number: int, options: str) -> list[tuple[str, str | None]]:
     if not any(c in options for c in "'\"\\"):
         words = options.split()  # what shlex gives, without its quadratic time on long words
     elif len(options) > MAX_QUOTED:
-        raise LockfileError(f"line {number}: quoted options longer than {MAX_QUOTED} characters")
+        raise LockfileError(f"{where}: quoted options longer than {MAX_QUOTED} characters")
     else:
         try:
             words = shlex.split(options)
         except ValueError as e:
-            raise LockfileError(f"line {number}: {e}: {common.excerpt(options)}") from None
+            raise LockfileError(f"{where}: {e}: {common.excerpt(options)}") from None
     pairs: list[tuple[str, str | None]] = []
     i = 0
     while i < len(words):
@@ -310,21 +379,21 @@ def _tokens(number: int, options: str) -> list[tuple[str, str | None]]:
             word, value = word[:2], word[2:]
         if word in _FLAGS:
             if value is not None:
-                raise LockfileError(f"line {number}: {word} takes no value")
+                raise LockfileError(f"{where}: {word} takes no value")
             pairs.append((word, None))
             continue
         if word not in _WITH_VALUE:
-            raise LockfileError(f"line {number}: unknown option {common.excerpt(word)}")
+            raise LockfileError(f"{where}: unknown option {common.excerpt(word)}")
         if value is None:
             if i >= len(words):
-                raise LockfileError(f"line {number}: {word} needs a value")
+                raise LockfileError(f"{where}: {word} needs a value")
             value = words[i]
             i += 1
         pairs.append((_WITH_VALUE[word], value))
     return pairs
 
 
-def _requirement(text: str) -> Requirement | None:
+def _parsed(text: str) -> Requirement | None:
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
