@@ -1041,8 +1041,13 @@ def collect(options: dict[str, Any]) -> dict[str, Any]:
     libraries.sort(key=lambda e: (_API_ORDER.get(e["api"], 9), e["file"] or ""))
 
     numpy_config, cpu_features = _numpy_facts(notes)
+    files = None  # what the answer depends on, for verify's memo (envlock/stamp.py)
+    if before is not None:
+        named = [str(i["filepath"]) for i in tpc_info if isinstance(i, dict) and i.get("filepath")]
+        files = sorted(set(mapped_files() or []).union(named))
     return {
         "probe_version": PROBE_VERSION,
+        "files": files,
         "imported": imported,
         "import_errors": import_errors,
         "libraries": libraries,

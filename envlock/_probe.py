@@ -329,6 +329,17 @@ def site_paths(skip_script_dir: bool = False) -> List[str]:
     return paths
 
 
+def path_entries() -> List[str]:
+    """Every folder imports may come from, missing ones and the user site-packages too:
+    what a later run of the same interpreter would find differently if it changed."""
+    site: Any = sys.modules.get("site")
+    entries = [os.path.abspath(p or ".") for p in sys.path]
+    user_site = getattr(site, "USER_SITE", None)
+    if isinstance(user_site, str):
+        entries.append(user_site)
+    return entries
+
+
 def leaks(counts: Dict[str, int]) -> List[Dist]:
     """The scanned directories on ``sys.path`` because of the user site-packages or
     ``PYTHONPATH``, not because the environment has them, with their distribution counts."""
@@ -368,6 +379,7 @@ def collect(
         ),
         "distributions": distributions,
         "warnings": warnings_of(problems),
+        "sys_path": path_entries(),
     }
     if problems or details:
         payload["problems"] = problems

@@ -4,32 +4,40 @@ Parsing YAML (and importing PyYAML) is most of what ``verify`` spends on a lockf
 file rarely changes between runs. The same bytes always parse to the same data, so the parsed
 data is kept as JSON under ``$ENVLOCK_CACHE_DIR`` (default ``$XDG_CACHE_HOME/envlock`` or
 ``~/.cache/envlock``); ``ENVLOCK_CACHE_DIR=off`` disables it. Cached data still goes through
-the same typed checks as a fresh parse. Only what is parsed is cached — never a result: the
-environment is measured on every run. Every failure here is silent: the cache is an
-optimisation, never a reason to fail.
+the same typed checks as a fresh parse. What is cached here depends on the bytes alone;
+``verify``'s results, which depend on the environment too, are kept (under ``verified/``)
+by :mod:`envlock.stamp` with everything they were computed from. Every failure here is
+silent: the cache is an optimisation, never a reason to fail.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from envlock import __version__
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 MAX_ENTRIES = 64
 
 
-def directory() -> Path | None:
+def root() -> str | None:
+    """The cache's folder (``None`` when it is off); cheap: ``verify``'s replay path uses it."""
     configured = os.environ.get("ENVLOCK_CACHE_DIR")
     if configured:
-        return None if configured.lower() in ("off", "0", "none") else Path(configured)
+        return None if configured.lower() in ("off", "0", "none") else os.path.abspath(configured)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "envlock"
+    return os.path.join(os.path.abspath(base), "envlock")
+
+
+def directory() -> Path | None:
+    from pathlib import Path
+
+    folder = root()
+    return None if folder is None else Path(folder)
 
 
 def _entry(raw: bytes, fmt: str) -> Path | None:
@@ -47,7 +55,7 @@ def _parser_stamp() -> str:
     development checkout) must not be bypassed by data an older, laxer one cached."""
     loader = os.environ.get("ENVLOCK_YAML_LOADER", "")  # C or pure-Python YAML: both checked
     try:
-        st = os.stat(Path(__file__).with_name("lockfile.py"))
+        st = os.stat(os.path.join(os.path.dirname(__file__), "lockfile.py"))
     except OSError:
         return f"?:{loader}"
     return f"{st.st_mtime_ns}:{st.st_size}:{loader}"
@@ -58,6 +66,8 @@ def get(raw: bytes, fmt: str) -> Any:
     entry = _entry(raw, fmt)
     if entry is None:
         return None
+    import json
+
     try:
         with open(entry, "rb") as f:
             return json.loads(f.read())
@@ -69,6 +79,8 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
     entry = _entry(raw, fmt)
     if entry is None:
         return
+    import json
+
     try:
         text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -4,29 +4,31 @@ line on stderr and an exit code (0 ok, 1 drift, 2 usage or lockfile, 3 environme
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
 from envlock import __version__
-from envlock.commands import capture, diff, schema, show, verify
-from envlock.commands import doctor as doctor_command
-from envlock.commands import export as export_command
-from envlock.errors import EnvlockError
-from envlock.redact import redact_text
 
-COMMANDS = {
-    "capture": capture,
-    "verify": verify,
-    "diff": diff,
-    "show": show,
-    "schema": schema,
-    "doctor": doctor_command,
-    "export": export_command,
-}
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from envlock.stamp import Memo
+
+# Imported when used: an unchanged ``envlock verify`` is replayed before argparse is loaded.
+COMMANDS = ("capture", "verify", "diff", "show", "schema", "doctor", "export")
+
+
+def _command(name: str) -> ModuleType:
+    import importlib
+
+    return importlib.import_module(f"envlock.commands.{name}")
 
 
 def _common() -> argparse.ArgumentParser:
+    import argparse
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
@@ -38,6 +40,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
     common = _common()
     p = argparse.ArgumentParser(
         prog="envlock",
@@ -47,20 +51,56 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"envlock {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module in COMMANDS.items():
-        module.add_parser(sub, name, common)
+    for name in COMMANDS:
+        _command(name).add_parser(sub, name, common)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    memo = _memo(args_list)
+    if memo is not None:
+        replayed = memo.replay(quiet="-q" in args_list or "--quiet" in args_list)
+        if replayed is not None:
+            return replayed
     try:
         args = parser().parse_args(args_list)
     except SystemExit as e:  # argparse has printed its message (or --help)
         return int(e.code or 0) if isinstance(e.code, int) else 2
+    if memo is not None and (args.command != "verify" or args.no_cache):
+        memo = None
+    if memo is None:
+        return _run(args)
+    memo.start()
+    code = 3
+    try:
+        code = _run(args)
+    finally:
+        why = memo.finish(code)
+    verbose: int = getattr(args, "verbose", 0)
+    if why and verbose:
+        from envlock.escape import printable
+
+        print(f"envlock: result not kept for repeating: {printable(why)}", file=sys.stderr)
+    return code
+
+
+def _memo(args: list[str]) -> Memo | None:
+    """The memo of a ``verify`` run (see :mod:`envlock.stamp`), or ``None``."""
+    if "verify" not in args:
+        return None
+    from envlock import stamp
+
+    return stamp.open_memo(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from envlock.errors import EnvlockError
+    from envlock.redact import redact_text
+
     verbose = getattr(args, "verbose", 0)
     try:
-        code: int = COMMANDS[args.command].run(args)
+        code: int = _command(args.command).run(args)
         return code
     except EnvlockError as e:
         _fail(redact_text(str(e)), verbose)

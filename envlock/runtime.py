@@ -43,10 +43,15 @@ def probe(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[str]]:
     """(BLAS payload, CUDA payload, notes) for the environment of ``python``; a probe not
     asked for gives ``None``."""
-    from envlock import _blas_probe, _cuda_probe
+    from envlock import _blas_probe, _cuda_probe, stamp
 
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="envlock-runtime-") as tmp:
+    # verify's memo may keep a result that needed the BLAS probe, from the files it loaded;
+    # never one that asked the GPU driver, which can change with no file changing.
+    with (
+        stamp.child(allowed=not cuda),
+        tempfile.TemporaryDirectory(prefix="envlock-runtime-") as tmp,
+    ):
         blas_args = {
             "prefix": prefix,
             "threadpoolctl_path": _threadpoolctl_copy(Path(tmp)),
@@ -88,4 +93,6 @@ def probe(
                 results[name] = fenced_payload(python, proc.returncode, out, err, marker)
             except TargetError as e:
                 notes.append(f"{name} probe: {e}; not recorded")
+    if blas:
+        stamp.watch_loaded(results["blas"])
     return results["blas"], results["cuda"], notes

@@ -121,12 +121,21 @@ def _which(name: str) -> Path | None:
 def probe(target: Target, variable_names: list[str], details: bool = False) -> dict[str, Any]:
     """The probe's payload for ``target`` (which must not be a static target); ``details``
     adds what ``envlock doctor`` needs."""
-    from envlock import _probe
+    from envlock import _probe, stamp
 
     if target.in_process:
-        return _probe.collect(variable_names, in_process=True, details=details)
-    assert target.python is not None
-    return _run_probe(target.python, Path(_probe.__file__), variable_names, details)
+        payload = _probe.collect(variable_names, in_process=True, details=details)
+    else:
+        assert target.python is not None
+        stamp.watch(target.python)
+        with stamp.child():
+            payload = _run_probe(target.python, Path(_probe.__file__), variable_names, details)
+    if stamp.recording() is not None:
+        sites = payload.get("sys_path")
+        stamp.watch_sites([str(p) for p in sites] if isinstance(sites, list) else [])
+        if isinstance(payload.get("prefix"), str):
+            stamp.watch(os.path.join(payload["prefix"], "pyvenv.cfg"))
+    return payload
 
 
 def _run_probe(

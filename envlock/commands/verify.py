@@ -64,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
     )
     add_report_options(p)
     add_target_options(p)
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check even when nothing the last identical check depended on has changed "
+        "(by default its result is repeated, and said so)",
+    )
     fleet.add_options(p, "check the client, the scheduler and every worker of a Dask cluster")
 
 

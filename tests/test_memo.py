@@ -1,0 +1,282 @@
+"""verify's memo (envlock/stamp.py): a result is repeated only while nothing it was computed
+from has changed. Real venvs, real pip installs and uninstalls, a conda prefix on disk; every
+change a user makes must run the check again, and an unchanged environment must not.
+
+File times are coarse, so a result is kept only when what it read is more than 2 s old:
+these tests wait that long (``settle``) where they need a result to be kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from condafactory import make_conda_prefix, write_history, write_record
+from factory import build_wheel, make_venv, pip_install, pip_uninstall
+from support import envlock
+from test_blas_probe import SYSTEM_PYTHON, Alternatives, alternatives  # noqa: F401
+
+import envlock as api
+from envlock import stamp
+
+REPLAYED = "nothing this check depends on"
+
+
+def settle() -> None:
+    time.sleep(stamp.MARGIN_NS / 1e9 + 0.2)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wh = tmp_path_factory.mktemp("memo-wheels")
+    for name, version in [("alpha", "1.0"), ("alpha", "2.0"), ("beta", "1.0"), ("gamma", "1.0")]:
+        build_wheel(wh, name, version)
+    return wh
+
+
+def _env(cache: Path, venv: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env["ENVLOCK_CACHE_DIR"] = str(cache)
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
+    env.update(extra)
+    return env
+
+
+def _verify(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return envlock("verify", "--no-runtime", *args, cwd=project, env=env)
+
+
+def test_unchanged_venv_is_replayed_and_every_change_checks_again(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    venv = tmp_path / "venv"
+    py = make_venv(venv)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0", "beta")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache, venv)
+    assert envlock("capture", "--no-runtime", cwd=project, env=env).returncode == 0
+    settle()
+
+    first = _verify(project, env)
+    assert first.returncode == 0 and REPLAYED not in first.stderr
+    again = _verify(project, env)
+    assert again.returncode == 0, again.stderr
+    assert REPLAYED in again.stderr  # said, not silent
+    assert again.stdout == first.stdout
+    assert _verify(project, env, "--no-cache").stderr.count(REPLAYED) == 0
+    assert REPLAYED not in _verify(project, _env(cache, venv, OMP_NUM_THREADS="3")).stderr
+    assert (
+        REPLAYED
+        not in _verify(project, _env(tmp_path / "off", venv, ENVLOCK_CACHE_DIR="off")).stderr
+    )
+
+    # a new version of a package, installed by pip: checked at once
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==2.0")
+    drift = _verify(project, env)
+    assert drift.returncode == 1 and REPLAYED not in drift.stderr
+    assert "alpha" in drift.stdout
+    settle()
+    assert REPLAYED not in _verify(project, env).stderr  # the drift is checked, and kept
+    kept = _verify(project, env)
+    assert kept.returncode == 1 and REPLAYED in kept.stderr and kept.stdout == drift.stdout
+
+    # a team policy that ignores the package, in a pyproject.toml that did not exist
+    (project / "pyproject.toml").write_text('[tool.envlock]\nignore = ["alpha"]\n')
+    assert _verify(project, env).returncode == 0
+    (project / "pyproject.toml").unlink()
+    assert _verify(project, env).returncode == 1
+
+    # an uninstall, and a package added
+    settle()
+    assert _verify(project, env).returncode == 1
+    pip_uninstall(py, "beta")
+    gone = _verify(project, env)
+    assert gone.returncode == 1 and "beta" in gone.stdout and REPLAYED not in gone.stderr
+    pip_install(py, "--find-links", str(wheelhouse), "beta", "gamma")
+    extra = _verify(project, env)
+    assert "gamma" in extra.stdout and REPLAYED not in extra.stderr
+
+    # the lockfile itself: re-captured, so the environment matches again
+    assert envlock("capture", "--no-runtime", cwd=project, env=env).returncode == 0
+    assert _verify(project, env).returncode == 0
+
+
+def test_probe_in_another_interpreter_sees_a_pth_edited_in_place(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    """``--python``: the probe runs in a child process, so what it read is known from the
+    folders on its sys.path, recorded by the host."""
+    py = make_venv(tmp_path / "venv")
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    extra = tmp_path / "extra"
+    pip_install(py, "--target", str(extra), "--find-links", str(wheelhouse), "gamma")
+    site = next((tmp_path / "venv" / "lib").glob("python*/site-packages"))
+    pth = site / "extra.pth"
+    pth.write_text("# nothing yet\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache)
+    capture = envlock("capture", "--no-runtime", "--python", str(py), cwd=project, env=env)
+    assert capture.returncode == 0
+    settle()
+    assert _verify(project, env, "--python", str(py)).returncode == 0
+    assert REPLAYED in _verify(project, env, "--python", str(py)).stderr
+
+    # the .pth, rewritten in place (same file, same folder), now puts a folder holding
+    # a distribution on the venv's sys.path
+    with open(pth, "r+", encoding="utf-8") as f:
+        f.write(f"{extra}\n")
+    found = _verify(project, env, "--python", str(py))
+    assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
+
+
+def test_conda_prefix_read_from_files(tmp_path: Path, cache: Path) -> None:
+    prefix = tmp_path / "env"
+    make_conda_prefix(prefix)
+    write_record(prefix, "zlib", "1.3.1", "h4ab18f5_1")
+    write_history(prefix, [("update", ["+conda-forge/linux-64::zlib-1.3.1-h4ab18f5_1"], ["zlib"])])
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache)
+    assert envlock("capture", "--prefix", str(prefix), cwd=project, env=env).returncode == 0
+    settle()
+    assert _verify(project, env, "--prefix", str(prefix)).returncode == 0
+    assert REPLAYED in _verify(project, env, "--prefix", str(prefix)).stderr
+
+    write_record(prefix, "xz", "5.4.6", "h166bdaf_0")
+    added = _verify(project, env, "--prefix", str(prefix))
+    assert "xz" in added.stdout and REPLAYED not in added.stderr  # an extra: a warning
+    (prefix / "conda-meta" / "zlib-1.3.1-h4ab18f5_1.json").unlink()
+    removed = _verify(project, env, "--prefix", str(prefix))
+    assert removed.returncode == 1 and "zlib" in removed.stdout
+
+
+def test_a_report_written_to_a_file_is_never_replayed(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    venv = tmp_path / "venv"
+    py = make_venv(venv)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache, venv)
+    assert envlock("capture", "--no-runtime", cwd=project, env=env).returncode == 0
+    settle()
+    for _ in range(2):
+        report = project / "report.json"
+        report.unlink(missing_ok=True)
+        done = _verify(project, env, "--format", "json", "--output", str(report))
+        assert done.returncode == 0 and REPLAYED not in done.stderr and report.exists()
+
+
+def test_blas_loaded_at_runtime_kept_until_alternatives_switch(
+    tmp_path: Path,
+    cache: Path,
+    alternatives: Alternatives,  # noqa: F811
+) -> None:
+    """The BLAS probe's answer is kept with the libraries it loaded; Debian's generic
+    libblas.so.3 repointed by update-alternatives (no library file changes) is checked."""
+    for which in ("blas", "lapack"):
+        alternatives.set(which, alternatives.choice(which, "openblas-pthread"))
+    lock = tmp_path / "envlock.yaml"
+    env = _env(cache)
+    done = envlock("capture", "--python", str(SYSTEM_PYTHON), str(lock), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    captured = api.load(lock)  # no CUDA facts (a toolkit may be here): verify asks no GPU
+    only_blas = {k: replace(e, cuda=None) for k, e in captured.environments.items()}
+    api.dump(replace(captured, environments=only_blas), lock)
+    settle()
+    verify = ["verify", "-v", "--python", str(SYSTEM_PYTHON), str(lock)]
+    first = envlock(*verify, cwd=tmp_path, env=env)
+    assert first.returncode == 0 and "not kept" not in first.stderr, first.stderr
+    assert REPLAYED in envlock(*verify, cwd=tmp_path, env=env).stderr
+
+    for which in ("blas", "lapack"):  # the netlib reference BLAS and LAPACK
+        alternatives.set(which, alternatives.choice(which, which))
+    switched = envlock(*verify, cwd=tmp_path, env=env)
+    assert switched.returncode == 1 and REPLAYED not in switched.stderr
+    assert "netlib" in switched.stdout
+
+
+def test_a_run_that_asks_the_gpu_driver_is_not_kept(memo_root: Path) -> None:
+    from envlock import runtime
+
+    settle()
+    memo = _memo(memo_root)
+    memo.start()
+    runtime.probe(Path(sys.executable), sys.prefix, blas=False, cuda=True)
+    assert memo.finish(0) and not _kept(memo)  # why: the first thing that refused it
+
+
+# -- the rules, on the memo itself ----------------------------------------------------------
+
+
+def _memo(tmp_path: Path) -> stamp.Memo:
+    memo = stamp.open_memo(["verify", "--test", str(tmp_path)])
+    assert memo is not None
+    return memo
+
+
+def _kept(memo: stamp.Memo) -> bool:
+    return os.path.exists(memo.path)
+
+
+@pytest.fixture
+def memo_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    old = tmp_path / "old.txt"
+    old.write_text("x")
+    os.utime(old, ns=(0, 0))
+    return tmp_path
+
+
+def test_a_run_that_starts_a_process_is_not_kept(memo_root: Path) -> None:
+    memo = _memo(memo_root)
+    memo.start()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    memo.finish(0)
+    assert memo.refused and not _kept(memo)
+
+
+def test_a_file_changed_during_the_run_is_not_kept(memo_root: Path) -> None:
+    settle()  # the folder and the file are old enough
+    memo = _memo(memo_root)
+    memo.start()
+    (memo_root / "old.txt").read_text()
+    (memo_root / "old.txt").write_text("changed")  # ... while the run reads it
+    memo.finish(0)
+    assert not _kept(memo)
+
+
+def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> None:
+    settle()
+    memo = _memo(memo_root)
+    memo.start()
+    (memo_root / "old.txt").read_text()
+    assert not (memo_root / "new.txt").exists()
+    print("the report")
+    memo.finish(1)
+    assert _kept(memo)
+    assert memo.replay(quiet=True) == 1
+    (memo_root / "new.txt").write_text("a path that was missing now exists")
+    assert memo.replay(quiet=True) is None
+
+
+def test_exit_codes_other_than_0_and_1_are_not_kept(memo_root: Path) -> None:
+    settle()
+    for code in (2, 3):
+        memo = _memo(memo_root)
+        memo.start()
+        memo.finish(code)
+        assert not _kept(memo)
