@@ -21,7 +21,8 @@ in the machine's load hits them alike. Timed, all against the same environment:
 * each of these with ``--no-cache``, so that each run checks; and ``VENVPY -m envlock verify
   --no-runtime`` once more without it, on the unchanged environment: what a pre-commit
   hook pays on each commit that leaves the environment alone, when the result is repeated
-  (envlock/stamp.py; the note says how many of the timed runs did repeat it),
+  (envlock/stamp.py; the note says how many of the timed runs did repeat it), also through
+  a console script written as pip writes one (``--inside``),
 * ``VENVPY -m pip freeze`` when the venv has pip (``--with-pip`` puts it in the built venv),
   else this interpreter's ``pip --python VENVPY freeze`` (two interpreters start),
 * ``uv pip freeze --python VENVPY`` when ``uv`` is on PATH.
@@ -55,6 +56,15 @@ if str(HERE) not in sys.path:
 from factory import build_wheel, make_venv, pip_env, pip_install  # noqa: E402
 
 TIMEOUT_S = 300.0
+# pip's console-script template (distlib's ScriptMaker), for envlock.cli:main
+PIP_SCRIPT = """# -*- coding: utf-8 -*-
+import re
+import sys
+from envlock.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
 REPEATED = "its result stands"  # what envlock verify says when it repeats a result
 
 
@@ -193,6 +203,9 @@ def build_env(work: Path, packages: int, inside: bool, with_pip: bool) -> Path:
         ).stdout.strip()
         deps = link_envlock_dependencies(work / "envlock-deps")
         (Path(site) / "_envlock_checkout.pth").write_text(f"{REPO}\n{deps}\n", encoding="utf-8")
+        script = python.parent / "envlock"  # the console script, as pip writes it
+        script.write_text(f"#!{python}\n{PIP_SCRIPT}", encoding="utf-8")
+        script.chmod(0o755)
     print(
         f"built {work / 'venv'}: {packages} distributions ({len(leaves)} requested) "
         f"in {time.perf_counter() - started:.1f} s"
@@ -264,6 +277,17 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                     memo=True,
                 )
             )
+            script = python.parent / "envlock"
+            if script.is_file():
+                benches.append(
+                    Bench(
+                        "  ... unchanged, VENV/bin/envlock",
+                        [str(script), "verify", "--no-runtime", str(lock)],
+                        (0, 1),
+                        note="pip's console script; ",
+                        memo=True,
+                    )
+                )
             # verify --against a requirements file naming every distribution (uv pip freeze's)
             reqs = work / "requirements.txt"
             uv = shutil.which("uv")
