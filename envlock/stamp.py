@@ -326,6 +326,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     memo = _recording
     if memo is None:
         return
+    try:
+        _record(memo, event, args)
+    except Exception as e:  # never break the check being recorded; just do not keep it
+        memo.refuse(f"its {event} could not be recorded: {type(e).__name__}")
+
+
+def _record(memo: Memo, event: str, args: tuple[Any, ...]) -> None:
     if event == "open":
         path, mode, flags = args
         if isinstance(path, int):
@@ -362,7 +369,10 @@ def _watching(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_resu
             and isinstance(path, (str, bytes, os.PathLike))
             and "dir_fd" not in kwargs
         ):
-            memo.note(os.fsdecode(path), SEEN)
+            try:
+                memo.note(os.fsdecode(path), SEEN)
+            except Exception as e:  # as in _audit: never break the check
+                memo.refuse(f"a stat could not be recorded: {type(e).__name__}")
         return real(path, *args, **kwargs)
 
     return stat
