@@ -56,11 +56,16 @@ MARGIN_NS = 2_000_000_000
 MAX_ENTRIES = 64
 FULL, SEEN = 2, 1  # a file read or folder listed: all of its status; a path looked at: identity
 
-# Variables that name a terminal session or connection, never what a check computes.
+# Variables that name a terminal session or connection, or that git and pre-commit set for a
+# hook (GIT_INDEX_FILE names a new temporary index on each `git commit -a`): never what a check
+# computes; envlock's check runs no git, and a run that starts any process is never kept.
 _SESSION = frozenset(
     {"_", "OLDPWD", "SHLVL", "WINDOWID", "GPG_TTY", "XDG_SESSION_ID", "INVOCATION_ID"}
 )
-_SESSION_PREFIXES = ("SSH_", "TERM_SESSION", "ITERM_", "KITTY_WINDOW", "TMUX_PANE", "VSCODE_IPC")
+_SESSION_PREFIXES = (
+    *("SSH_", "TERM_SESSION", "ITERM_", "KITTY_WINDOW", "TMUX_PANE", "VSCODE_IPC"),
+    *("GIT_", "PRE_COMMIT"),
+)
 
 _recording: Memo | None = None
 _hooked = False

@@ -280,3 +280,15 @@ def test_exit_codes_other_than_0_and_1_are_not_kept(memo_root: Path) -> None:
         memo.start()
         memo.finish(code)
         assert not _kept(memo)
+
+
+def test_inputs_ignore_what_names_a_session_or_a_git_hook_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = stamp._inputs(["verify"])
+    monkeypatch.setenv("GIT_INDEX_FILE", "/repo/.git/next-index-4242.lock")
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 52222 10.0.0.2 22")
+    monkeypatch.setenv("OLDPWD", "/elsewhere")
+    assert stamp._inputs(["verify"]) == before
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert stamp._inputs(["verify"]) != before
