@@ -258,7 +258,7 @@ class Memo:
         (``FULL``) or looked at (``SEEN``)."""
         if self.children:  # the probe's own work, in its scratch folder: see watch_sites
             return
-        watched = _dependency(os.path.abspath(path))
+        watched = _dependency(os.path.abspath(path), self.root)
         if watched is None:
             return
         if watched.endswith((".dist-info", ".egg-info")):
@@ -306,13 +306,14 @@ _SITE = (_STDLIB + "site-packages" + os.sep, _STDLIB + "dist-packages" + os.sep)
 _VOLATILE = ("/proc/", "/sys/", "/dev/")
 
 
-def _dependency(path: str) -> str | None:
+def _dependency(path: str, cache_root: str) -> str | None:
     """The path to watch for ``path``: compiled modules stand for their sources, files in a
     distribution's metadata folder for that folder; the standard library (the interpreter's
-    version is an input) and the kernel's pseudo-files (the boot id is) are not watched."""
+    version is an input), the kernel's pseudo-files (the boot id is) and envlock's own cache
+    are not watched."""
     if (path.startswith(_STDLIB) and not path.startswith(_SITE)) or path == _STDLIB[:-1]:
         return None
-    if path.startswith(_VOLATILE) or (_recording is not None and path.startswith(_recording.root)):
+    if path.startswith(_VOLATILE) or path.startswith(cache_root):
         return None
     folder, base = os.path.split(path)
     if os.path.basename(folder) == "__pycache__" and base.endswith(".pyc"):

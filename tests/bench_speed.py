@@ -354,11 +354,13 @@ def warm_up(benches: list[Bench], work: Path, env: dict[str, str]) -> list[Bench
 
 
 def keep_results(benches: list[Bench], work: Path, env: dict[str, str]) -> None:
-    """A result is kept only once what it read is over 2 s old (file times are coarse): wait,
+    """A result is kept only once what it read is old enough (file times are coarse): wait,
     and check again, so that the timed runs of an unchanged environment repeat it."""
     memos = [b for b in benches if b.memo]
     if memos:
-        time.sleep(2.2)
+        from envlock.stamp import MARGIN_NS
+
+        time.sleep(MARGIN_NS / 1e9 + 0.2)
         for bench in memos:
             run_once(bench, work, env)
 

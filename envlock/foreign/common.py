@@ -132,6 +132,22 @@ def source_from_url(url: str, base_dir: Path, editable: bool = False) -> Source:
     )
 
 
+def requires_python(value: str | None) -> str | None:
+    """A lockfile's ``requires-python``, which must be a version specifier when given."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from envlock.errors import LockfileError
+
+    if value is not None:
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            raise LockfileError(
+                f"requires-python: not a version specifier: '{excerpt(value, 40)}'"
+            ) from None
+    return value
+
+
 def excerpt(text: str, limit: int = 80) -> str:
     """At most ``limit`` characters of untrusted ``text`` for a one-line message: URL
     credentials and secret query values removed first (so a cut never leaves half a

@@ -65,7 +65,7 @@ def parse(
         format="pylock",
         pip=wants,
         conda=None,
-        requires_python=_requires_python(top),
+        requires_python=common.requires_python(top.text("requires-python")),
         environments=top.strings("environments") or (),
         notes=_notes(top, wants),
     )
@@ -101,20 +101,6 @@ def _validate(data: dict[str, Any]) -> None:
         raise LockfileError(f"{where}: {common.excerpt(message, 200)}") from None
     except (TypeError, ValueError, AttributeError, KeyError) as e:  # not spec-shaped at all
         raise LockfileError(f"not a valid pylock.toml ({type(e).__name__})") from None
-
-
-def _requires_python(top: Reader) -> str | None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    value = top.text("requires-python")
-    if value is not None:
-        try:
-            SpecifierSet(value)
-        except InvalidSpecifier:
-            raise LockfileError(
-                f"requires-python: not a version specifier: '{common.excerpt(value, 40)}'"
-            ) from None
-    return value
 
 
 def _package(r: Reader, base_dir: Path) -> PipWant:

@@ -116,7 +116,7 @@ def parse(
         pip=wants,
         conda=None,
         environment=chosen,
-        requires_python=_requires_python(top),
+        requires_python=common.requires_python(top.get("requires-python", str)),
         environments=_supported(top),
         notes=_notes(lock, roots, wanted, wants),
     )
@@ -139,20 +139,6 @@ def _check_version(top: Reader) -> None:
     if version < READS:
         raise LockfileError(f"uv.lock version {version} is not one envlock reads ({READS})")
     top.get("revision", int)  # any revision of version 1 is read: type-checked only
-
-
-def _requires_python(top: Reader) -> str | None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    value = top.get("requires-python", str)
-    if value is not None:
-        try:
-            SpecifierSet(value)
-        except InvalidSpecifier:
-            raise LockfileError(
-                f"requires-python: not a version specifier: '{common.excerpt(value, 40)}'"
-            ) from None
-    return value
 
 
 def _supported(top: Reader) -> tuple[str, ...]:
