@@ -150,17 +150,16 @@ def _library_dirs(site: Path) -> list[tuple[Path, str]]:
     for name, is_dir in children:
         if not is_dir:
             continue
-        child = site / name
         if name.endswith(".libs"):  # auditwheel / delvewheel: numpy.libs, scipy.libs
-            found.append((child, name[: -len(".libs")]))
+            found.append((site / name, name[: -len(".libs")]))
         elif name in ("scipy_openblas32", "scipy_openblas64"):
-            found.append((child / "lib", name))
+            found.append((site / name / "lib", name))
         elif any(word in name.lower() for word in _BUNDLERS) and not name.endswith(
             (".dist-info", ".egg-info", ".data")
         ):
             for sub in (".dylibs", ".libs"):  # delocate; older Windows numpy
-                if (child / sub).is_dir():
-                    found.append((child / sub, name))
+                if (site / name / sub).is_dir():
+                    found.append((site / name / sub, name))
     return found
 
 

@@ -1,4 +1,4 @@
-"""A cache of parsed lockfiles, keyed by the SHA-256 of their bytes.
+"""A cache of parsed lockfiles, keyed by their bytes.
 
 Parsing YAML (and importing PyYAML) is most of what ``verify`` spends on a lockfile, yet the
 file rarely changes between runs. The same bytes always parse to the same data, so the parsed
@@ -8,6 +8,11 @@ the same typed checks as a fresh parse. What is cached here depends on the bytes
 ``verify``'s results, which depend on the environment too, are kept (under ``verified/``)
 by :mod:`envlock.stamp` with everything they were computed from. Every failure here is
 silent: the cache is an optimisation, never a reason to fail.
+
+An entry is named by the CRC-32 and length of the bytes (``hashlib`` loads OpenSSL, which
+costs ``verify`` more than the whole lookup) and holds those bytes, which must equal the
+file's: two lockfiles with the same name can only evict each other's entry, never be
+mistaken for one another.
 """
 
 from __future__ import annotations
@@ -40,14 +45,16 @@ def directory() -> Path | None:
     return None if folder is None else Path(folder)
 
 
-def _entry(raw: bytes, fmt: str) -> Path | None:
+def _entry(raw: bytes, fmt: str) -> tuple[Path, str] | None:
+    """The entry's file, and the key it must hold: the parser, the format and the bytes."""
     root = directory()
     if root is None:
         return None
-    import hashlib
+    import zlib
 
-    digest = hashlib.sha256(f"{__version__}\0{_parser_stamp()}\0{fmt}\0".encode() + raw)
-    return root / "lockfiles" / f"{digest.hexdigest()}.json"
+    key = f"{__version__}\0{_parser_stamp()}\0{fmt}\0" + raw.decode("utf-8", "surrogateescape")
+    name = f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}-{len(raw)}.json"
+    return root / "lockfiles" / name, key
 
 
 def _parser_stamp() -> str:
@@ -69,10 +76,13 @@ def get(raw: bytes, fmt: str) -> Any:
     import json
 
     try:
-        with open(entry, "rb") as f:
-            return json.loads(f.read())
+        with open(entry[0], "rb") as f:
+            stored = json.loads(f.read())
     except (OSError, ValueError):
         return None
+    if not isinstance(stored, dict) or stored.get("key") != entry[1]:
+        return None
+    return stored.get("data")
 
 
 def put(raw: bytes, fmt: str, data: Any) -> None:
@@ -81,13 +91,14 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
         return
     import json
 
+    path, key = entry
     try:
-        text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        text = json.dumps({"key": key, "data": data}, ensure_ascii=True, separators=(",", ":"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="ascii")
-        os.replace(tmp, entry)
-        _prune(entry.parent)
+        os.replace(tmp, path)
+        _prune(path.parent)
     except (OSError, TypeError, ValueError):
         pass
 

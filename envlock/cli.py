@@ -4,6 +4,7 @@ line on stderr and an exit code (0 ok, 1 drift, 2 usage or lockfile, 3 environme
 
 from __future__ import annotations
 
+import os
 import sys
 
 from envlock import __version__
@@ -29,7 +30,7 @@ def _command(name: str) -> ModuleType:
 def _common() -> argparse.ArgumentParser:
     import argparse
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _parser_class()(add_help=False)
     common.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
     )
@@ -39,11 +40,11 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def parser() -> argparse.ArgumentParser:
-    import argparse
-
+def parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, that command's alone (the others' modules
+    are not imported: what ``envlock verify`` does not use, it does not pay for)."""
     common = _common()
-    p = argparse.ArgumentParser(
+    p = _parser_class()(
         prog="envlock",
         description="Lock what makes a Python environment compute what it computes, "
         "and check live environments against it.",
@@ -51,9 +52,45 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"envlock {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         _command(name).add_parser(sub, name, common)
     return p
+
+
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """argparse's parser, measuring the terminal without ``shutil``: argparse imports it (and
+    with it bz2, lzma and fnmatch) to format help, and formats on every ``add_argument``."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            # envlock sets no formatter_class: argparse's default, given the width
+            return argparse.HelpFormatter(prog=self.prog, width=_columns() - 2)
+
+    return Parser
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: ``$COLUMNS``, then the
+    terminal of stdout, then 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _chosen(args: list[str]) -> str | None:
+    """The command named on the command line (options before it take no value)."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if replayed is not None:
             return replayed
     try:
-        args = parser().parse_args(args_list)
+        args = parser(_chosen(args_list)).parse_args(args_list)
     except SystemExit as e:  # argparse has printed its message (or --help)
         return int(e.code or 0) if isinstance(e.code, int) else 2
     if memo is not None and (args.command != "verify" or args.no_cache):

@@ -22,7 +22,8 @@ in the machine's load hits them alike. Timed, all against the same environment:
   --no-runtime`` once more without it, on the unchanged environment: what a pre-commit
   hook pays on each commit that leaves the environment alone, when the result is repeated
   (envlock/stamp.py; the note says how many of the timed runs did repeat it), also through
-  a console script written as pip writes one (``--inside``),
+  console scripts written as pip and as uv write them (``--inside``; pip's imports ``re``,
+  uv's does not),
 * ``VENVPY -m pip freeze`` when the venv has pip (``--with-pip`` puts it in the built venv),
   else this interpreter's ``pip --python VENVPY freeze`` (two interpreters start),
 * ``uv pip freeze --python VENVPY`` when ``uv`` is on PATH.
@@ -65,6 +66,18 @@ if __name__ == '__main__':
     sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
     sys.exit(main())
 """
+# uv's console-script template (uv pip install, uv tool install): no `import re`
+UV_SCRIPT = """# -*- coding: utf-8 -*-
+import sys
+from envlock.cli import main
+if __name__ == "__main__":
+    if sys.argv[0].endswith("-script.pyw"):
+        sys.argv[0] = sys.argv[0][:-11]
+    elif sys.argv[0].endswith(".exe"):
+        sys.argv[0] = sys.argv[0][:-4]
+    sys.exit(main())
+"""
+SCRIPTS = {"envlock": ("pip", PIP_SCRIPT), "envlock-uv": ("uv", UV_SCRIPT)}
 REPEATED = "its result stands"  # what envlock verify says when it repeats a result
 
 
@@ -203,9 +216,10 @@ def build_env(work: Path, packages: int, inside: bool, with_pip: bool) -> Path:
         ).stdout.strip()
         deps = link_envlock_dependencies(work / "envlock-deps")
         (Path(site) / "_envlock_checkout.pth").write_text(f"{REPO}\n{deps}\n", encoding="utf-8")
-        script = python.parent / "envlock"  # the console script, as pip writes it
-        script.write_text(f"#!{python}\n{PIP_SCRIPT}", encoding="utf-8")
-        script.chmod(0o755)
+        for name, (_, text) in SCRIPTS.items():  # the console script, as pip and uv write it
+            script = python.parent / name
+            script.write_text(f"#!{python}\n{text}", encoding="utf-8")
+            script.chmod(0o755)
     print(
         f"built {work / 'venv'}: {packages} distributions ({len(leaves)} requested) "
         f"in {time.perf_counter() - started:.1f} s"
@@ -277,17 +291,18 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                     memo=True,
                 )
             )
-            script = python.parent / "envlock"
-            if script.is_file():
-                benches.append(
-                    Bench(
-                        "  ... unchanged, VENV/bin/envlock",
-                        [str(script), "verify", "--no-runtime", str(lock)],
-                        (0, 1),
-                        note="pip's console script; ",
-                        memo=True,
+            for name, (installer, _) in SCRIPTS.items():
+                script = python.parent / name
+                if script.is_file():
+                    benches.append(
+                        Bench(
+                            f"  ... unchanged, {installer}'s script",
+                            [str(script), "verify", "--no-runtime", str(lock)],
+                            (0, 1),
+                            note=f"VENV/bin/envlock as {installer} writes it; ",
+                            memo=True,
+                        )
                     )
-                )
             # verify --against a requirements file naming every distribution (uv pip freeze's)
             reqs = work / "requirements.txt"
             uv = shutil.which("uv")

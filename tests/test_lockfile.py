@@ -224,3 +224,25 @@ def test_capture_refuses_to_overwrite_an_invalid_lockfile(tmp_path: Path) -> Non
     done = envlock("capture", "--prefix", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert path.read_text() == "version: 7\nenvironments: {}\n"
+
+
+def test_parsed_lockfile_cache_holds_the_bytes_it_was_parsed_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are named by a CRC-32, which a lockfile from a pull request could be made to
+    share with another: an entry only counts for the very bytes it holds."""
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    lockfile.dump(sample(), first)
+    other = Lockfile({"third": sample().environments["other"]})
+    lockfile.dump(other, second)
+    assert lockfile.load(first) == sample()  # parsed, then cached
+    entries = list((tmp_path / "cache" / "lockfiles").glob("*.json"))
+    assert len(entries) == 1
+    assert lockfile.load(first) == sample()  # from the cache
+    # the second file's entry name, holding the first file's parse: ignored, parsed afresh
+    assert lockfile.load(second) == other
+    (second_entry,) = set((tmp_path / "cache" / "lockfiles").glob("*.json")) - set(entries)
+    second_entry.write_bytes(entries[0].read_bytes())
+    assert lockfile.load(second) == other
+    assert lockfile.load(first) == sample()

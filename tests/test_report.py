@@ -97,6 +97,39 @@ def test_verify_never_imports_jsonschema_or_yaml_on_a_cache_hit(tmp_path: Path) 
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_verify_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """The real check's imports are most of its time: not the other commands, nor hashlib
+    (OpenSSL), nor shutil (argparse's terminal width; it brings bz2 and lzma)."""
+    lock = tmp_path / "envlock.yaml"
+    env = {"ENVLOCK_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    for args in (["capture", "-q", str(lock)], ["verify", "-q", str(lock)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "envlock", *args, "--no-runtime"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)  # what the interpreter's start-up imported (.pth files)\n"
+        "import envlock.cli\n"
+        "code = envlock.cli.main(['verify', '-q', '--no-runtime', '--no-cache', sys.argv[1]])\n"
+        "print(code, sorted(m for m in set(sys.modules) - before\n"
+        "      if m.startswith('envlock.commands.') or m in ('hashlib', 'shutil', 'yaml')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(lock)], capture_output=True, text=True, env=env,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split(" ", 1) == [
+        "0",
+        "['envlock.commands.fleet', 'envlock.commands.verify']",
+    ]
+
+
 def test_quiet_and_verbose_go_before_or_after_the_command(tmp_path: Path) -> None:
     from support import envlock
 
