@@ -10,7 +10,7 @@ by :mod:`envlock.stamp` with everything they were computed from. Every failure h
 silent: the cache is an optimisation, never a reason to fail.
 
 An entry is named by the CRC-32 and length of the bytes (``hashlib`` loads OpenSSL, which
-costs ``verify`` more than the whole lookup) and holds those bytes, which must equal the
+costs ``verify`` more than the whole lookup) and begins with those bytes, which must equal the
 file's: two lockfiles with the same name can only evict each other's entry, never be
 mistaken for one another.
 """
@@ -45,16 +45,16 @@ def directory() -> Path | None:
     return None if folder is None else Path(folder)
 
 
-def _entry(raw: bytes, fmt: str) -> tuple[Path, str] | None:
-    """The entry's file, and the key it must hold: the parser, the format and the bytes."""
+def _entry(raw: bytes, fmt: str) -> tuple[Path, bytes] | None:
+    """The entry's file, and what it must begin with: the parser, the format and the bytes."""
     root = directory()
     if root is None:
         return None
     import zlib
 
-    key = f"{__version__}\0{_parser_stamp()}\0{fmt}\0" + raw.decode("utf-8", "surrogateescape")
-    name = f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}-{len(raw)}.json"
-    return root / "lockfiles" / name, key
+    head = f"envlock-cache\0{__version__}\0{_parser_stamp()}\0{fmt}\0{len(raw)}\n"
+    key = head.encode("utf-8", "surrogateescape") + raw
+    return root / "lockfiles" / f"{zlib.crc32(key):08x}-{len(raw)}.entry", key
 
 
 def _parser_stamp() -> str:
@@ -75,17 +75,19 @@ def get(raw: bytes, fmt: str) -> Any:
         return None
     import json
 
+    path, key = entry
     try:
-        with open(entry[0], "rb") as f:
-            stored = json.loads(f.read())
+        with open(path, "rb") as f:
+            stored = f.read()
+        if not stored.startswith(key):
+            return None
+        return json.loads(stored[len(key) :])
     except (OSError, ValueError):
         return None
-    if not isinstance(stored, dict) or stored.get("key") != entry[1]:
-        return None
-    return stored.get("data")
 
 
 def put(raw: bytes, fmt: str, data: Any) -> None:
+    """Keep the parsed data of these bytes: the bytes, then the data as JSON."""
     entry = _entry(raw, fmt)
     if entry is None:
         return
@@ -93,10 +95,10 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
 
     path, key = entry
     try:
-        text = json.dumps({"key": key, "data": data}, ensure_ascii=True, separators=(",", ":"))
+        text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="ascii")
+        tmp.write_bytes(key + text.encode("ascii"))
         os.replace(tmp, path)
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
@@ -104,7 +106,7 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
 
 
 def _prune(folder: Path) -> None:
-    entries = list(folder.glob("*.json"))
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]  # older: *.json
     if len(entries) <= MAX_ENTRIES:
         return
     entries.sort(key=lambda p: p.stat().st_mtime)

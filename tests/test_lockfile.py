@@ -237,12 +237,12 @@ def test_parsed_lockfile_cache_holds_the_bytes_it_was_parsed_from(
     other = Lockfile({"third": sample().environments["other"]})
     lockfile.dump(other, second)
     assert lockfile.load(first) == sample()  # parsed, then cached
-    entries = list((tmp_path / "cache" / "lockfiles").glob("*.json"))
+    entries = list((tmp_path / "cache" / "lockfiles").glob("*.entry"))
     assert len(entries) == 1
     assert lockfile.load(first) == sample()  # from the cache
     # the second file's entry name, holding the first file's parse: ignored, parsed afresh
     assert lockfile.load(second) == other
-    (second_entry,) = set((tmp_path / "cache" / "lockfiles").glob("*.json")) - set(entries)
+    (second_entry,) = set((tmp_path / "cache" / "lockfiles").glob("*.entry")) - set(entries)
     second_entry.write_bytes(entries[0].read_bytes())
     assert lockfile.load(second) == other
     assert lockfile.load(first) == sample()
