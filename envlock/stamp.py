@@ -139,7 +139,7 @@ class Memo:
         self.start_ns = 0
         self.children = 0
         self._streams: tuple[TextIO, TextIO] | None = None
-        self._stats: tuple[Any, Any] | None = None
+        self._patched: list[tuple[object, str, Any]] = []  # (owner, name, original)
 
     # -- replay ---------------------------------------------------------------------------
 
@@ -185,12 +185,20 @@ class Memo:
         if not _hooked:
             sys.addaudithook(_audit)
             _hooked = True
-        self._stats = (os.stat, os.lstat)
-        os.stat = _watching(os.stat)
-        os.lstat = _watching(os.lstat)
+        for name in ("stat", "lstat"):
+            self._patch(os, name, _watching(getattr(os, name)))
+        # Python 3.9 and 3.10: pathlib calls the os.stat it bound when it was imported
+        accessor = getattr(sys.modules.get("pathlib"), "_NormalAccessor", None)
+        for name in ("stat", "lstat"):
+            if accessor is not None and name in vars(accessor):
+                self._patch(accessor, name, staticmethod(getattr(os, name)))
         self._streams = (sys.stdout, sys.stderr)
         sys.stdout = _Tee(sys.stdout, 1, self.output)
         sys.stderr = _Tee(sys.stderr, 2, self.output)
+
+    def _patch(self, owner: object, name: str, value: Any) -> None:
+        self._patched.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
 
     def refuse(self, why: str) -> None:
         """Do not keep this run's result, because of ``why``."""
@@ -201,9 +209,9 @@ class Memo:
         not kept, or ``""``."""
         global _recording
         _recording = None
-        if self._stats is not None:
-            os.stat, os.lstat = self._stats
-            self._stats = None
+        while self._patched:
+            owner, name, original = self._patched.pop()
+            setattr(owner, name, original)
         if self._streams is not None:
             sys.stdout, sys.stderr = self._streams
             self._streams = None

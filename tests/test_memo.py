@@ -273,6 +273,58 @@ def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> N
     assert memo.replay(quiet=True) is None
 
 
+# Interpreters envlock supports on the host, where this machine has them: Python 3.9 and 3.10's
+# pathlib calls the os.stat it bound when it was imported, not os.stat.
+HOST_PYTHONS = [
+    sys.executable,
+    *(
+        str(p)
+        for p in (Path(f"/root/.pyenv/versions/{v}/bin/python") for v in ("3.9.18", "3.10.13"))
+        if p.exists()
+    ),
+]
+LOOKS = """
+import os, pathlib, sys
+from envlock import stamp
+folder = pathlib.Path(sys.argv[1])
+memo = stamp.open_memo(["verify", "--looks"])
+if sys.argv[2] == "replay":
+    print(memo.replay(quiet=True))
+    sys.exit()
+memo.start()
+looked = [
+    (folder / "exists").exists(), (folder / "is_file").is_file(), (folder / "is_dir").is_dir(),
+    os.path.exists(folder / "os.path"), (folder / "lstat").is_symlink(),
+]
+print(memo.finish(0) or sorted(looked))
+"""
+
+
+@pytest.mark.parametrize("python", HOST_PYTHONS)
+def test_every_way_of_looking_at_a_missing_path_is_recorded(python: str, memo_root: Path) -> None:
+    """A path that was missing and now exists (a new pyproject.toml) runs the check again,
+    however the run looked for it: pathlib, os.path, on every supported Python."""
+    settle()
+    env = {**os.environ, "PYTHONPATH": str(Path(stamp.__file__).parents[1])}
+
+    def run(step: str) -> str:
+        done = subprocess.run(
+            [python, "-c", LOOKS, str(memo_root), step],
+            capture_output=True, text=True, env=env, cwd=memo_root,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run("record") == str([False] * 5)  # kept: all were missing
+    assert run("replay") == "0"
+    for name in ("exists", "is_file", "is_dir", "os.path", "lstat"):
+        path = memo_root / name
+        path.mkdir() if name == "is_dir" else path.write_text("now here")
+        assert run("replay") == "None", name  # checked again
+        path.rmdir() if name == "is_dir" else path.unlink()
+        assert run("replay") == "0", name
+
+
 def test_exit_codes_other_than_0_and_1_are_not_kept(memo_root: Path) -> None:
     settle()
     for code in (2, 3):
