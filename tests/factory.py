@@ -335,7 +335,7 @@ def build_wheel(
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    path.write_bytes(text.encode("utf-8"))  # "\n" on every OS (write_text's newline: 3.10+)
 
 
 def make_project(dest: Path, name: str, version: str, *, requires: list[str] | None = None) -> Path:

@@ -89,10 +89,18 @@ def lockfile(host_lockfile: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="module")
 def odd_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv on top of the host's site-packages (so it has distributed) whose own
+    """A venv on top of the host's import path (so it has distributed) whose own
     site-packages holds another version of PACKAGE's metadata, which shadows the host's."""
     where = tmp_path_factory.mktemp("odd")
-    python = make_venv(where / "venv", system_site_packages=True)
+    python = make_venv(where / "venv")
+    # The host's folders after the venv's own (a .pth line is appended to sys.path): the
+    # host may itself be a venv, which --system-site-packages would not reach.
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    host = [p for p in sys.path if p and os.path.isdir(p)]
+    Path(site, "_host.pth").write_text("".join(f"{p}\n" for p in host), encoding="utf-8")
     build_wheel(where / "wheels", PACKAGE, "0.0.1", modules={})  # metadata only: imports unchanged
     pip_install(python, "--ignore-installed", "--no-deps", "--find-links", str(where / "wheels"),
                 f"{PACKAGE}==0.0.1")  # fmt: skip

@@ -28,7 +28,9 @@ pytest_plugins = ["pytester"]
 
 PYTEST_VERSION = version("pytest")
 DRIFT = f"pytest: 0.0.1 -> {PYTEST_VERSION}"
-INSTALLED = bool(entry_points(group="pytest11", name="envlock"))
+_EPS = entry_points()  # Python 3.9: a dict of groups; later: selectable
+_PLUGINS = _EPS.select(group="pytest11") if hasattr(_EPS, "select") else _EPS.get("pytest11", ())
+INSTALLED = any(ep.name == "envlock" for ep in _PLUGINS)
 # The entry point's name when envlock is installed; the module when it is only on sys.path.
 PLUGIN = "envlock" if INSTALLED else "envlock.pytest_plugin"
 # In-process, ``-p`` asks pytest to assertion-rewrite a package this process imported long

@@ -22,7 +22,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PYTEST_VERSION = version("pytest")
 # With envlock installed, its pytest11 entry point loads the plugin, as for a user; otherwise
 # (envlock only on sys.path) the plugin is named on the command line, autoloading off.
-INSTALLED = bool(entry_points(group="pytest11", name="envlock"))
+_EPS = entry_points()  # Python 3.9: a dict of groups; later: selectable
+_PLUGINS = _EPS.select(group="pytest11") if hasattr(_EPS, "select") else _EPS.get("pytest11", ())
+INSTALLED = any(ep.name == "envlock" for ep in _PLUGINS)
 HEADER = re.compile(r"^envlock: envlock\.yaml \[[\w.-]+\]: \d+ packages checked(: matches)?$")
 
 
