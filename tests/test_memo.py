@@ -275,11 +275,12 @@ def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> N
 
 # Interpreters envlock supports on the host, where this machine has them: Python 3.9 and 3.10's
 # pathlib calls the os.stat it bound when it was imported, not os.stat.
+OTHER_VERSIONS = ("3.9.18", "3.10.13", "3.12.1", "3.13.0")
 HOST_PYTHONS = [
     sys.executable,
     *(
         str(p)
-        for p in (Path(f"/root/.pyenv/versions/{v}/bin/python") for v in ("3.9.18", "3.10.13"))
+        for p in (Path(f"/root/.pyenv/versions/{v}/bin/python") for v in OTHER_VERSIONS)
         if p.exists()
     ),
 ]
