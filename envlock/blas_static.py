@@ -158,8 +158,9 @@ def _library_dirs(site: Path) -> list[tuple[Path, str]]:
             (".dist-info", ".egg-info", ".data")
         ):
             for sub in (".dylibs", ".libs"):  # delocate; older Windows numpy
-                if (site / name / sub).is_dir():
-                    found.append((site / name / sub, name))
+                folder = site / name / sub
+                if folder.is_dir():
+                    found.append((folder, name))
     return found
 
 

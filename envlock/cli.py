@@ -27,10 +27,10 @@ def _command(name: str) -> ModuleType:
     return importlib.import_module(f"envlock.commands.{name}")
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     import argparse
 
-    common = _parser_class()(add_help=False)
+    common = parser_class(add_help=False)
     common.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
     )
@@ -43,8 +43,9 @@ def _common() -> argparse.ArgumentParser:
 def parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with ``only``, that command's alone (the others' modules
     are not imported: what ``envlock verify`` does not use, it does not pay for)."""
-    common = _common()
-    p = _parser_class()(
+    parser_class = _parser_class()
+    common = _common(parser_class)
+    p = parser_class(
         prog="envlock",
         description="Lock what makes a Python environment compute what it computes, "
         "and check live environments against it.",

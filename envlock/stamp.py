@@ -185,13 +185,13 @@ class Memo:
         if not _hooked:
             sys.addaudithook(_audit)
             _hooked = True
-        for name in ("stat", "lstat"):
-            self._patch(os, name, _watching(getattr(os, name)))
         # Python 3.9 and 3.10: pathlib calls the os.stat it bound when it was imported
         accessor = getattr(sys.modules.get("pathlib"), "_NormalAccessor", None)
         for name in ("stat", "lstat"):
+            watching = _watching(getattr(os, name))
+            self._patch(os, name, watching)
             if accessor is not None and name in vars(accessor):
-                self._patch(accessor, name, staticmethod(getattr(os, name)))
+                self._patch(accessor, name, staticmethod(watching))
         self._streams = (sys.stdout, sys.stderr)
         sys.stdout = _Tee(sys.stdout, 1, self.output)
         sys.stderr = _Tee(sys.stderr, 2, self.output)

@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from factory import build_wheel, make_venv, pip_install
+from factory import build_wheel, make_venv, pip_install, site_packages
 from support import envlock as run_envlock
 from support import host_env
 
@@ -95,12 +95,8 @@ def odd_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = make_venv(where / "venv")
     # The host's folders after the venv's own (a .pth line is appended to sys.path): the
     # host may itself be a venv, which --system-site-packages would not reach.
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
     host = [p for p in sys.path if p and os.path.isdir(p)]
-    Path(site, "_host.pth").write_text("".join(f"{p}\n" for p in host), encoding="utf-8")
+    (site_packages(python) / "_host.pth").write_text("".join(f"{p}\n" for p in host), "utf-8")
     build_wheel(where / "wheels", PACKAGE, "0.0.1", modules={})  # metadata only: imports unchanged
     pip_install(python, "--ignore-installed", "--no-deps", "--find-links", str(where / "wheels"),
                 f"{PACKAGE}==0.0.1")  # fmt: skip
