@@ -22,8 +22,12 @@ in the machine's load hits them alike. Timed, all against the same environment:
   --no-runtime`` once more without it, on the unchanged environment: what a pre-commit
   hook pays on each commit that leaves the environment alone, when the result is repeated
   (envlock/stamp.py; the note says how many of the timed runs did repeat it), also through
-  console scripts written as pip and as uv write them (``--inside``; pip's imports ``re``,
-  uv's does not),
+  console scripts written as pip and uv write them (``--inside``: pip since 25.2 and uv
+  write scripts that do not import ``re``; pip before 25.2 wrote one that does),
+* floors: the venv's interpreter doing nothing (``-c pass``), and importing only ``runpy``
+  (what ``-m`` costs), ``re`` (what pip < 25.2's script costs) or ``dataclasses`` (what
+  envlock's frozen dataclasses cost before the first is made): no command that starts this
+  interpreter can be faster than the floor under it,
 * ``VENVPY -m pip freeze`` when the venv has pip (``--with-pip`` puts it in the built venv),
   else this interpreter's ``pip --python VENVPY freeze`` (two interpreters start),
 * ``uv pip freeze --python VENVPY`` when ``uv`` is on PATH.
@@ -57,8 +61,15 @@ if str(HERE) not in sys.path:
 from factory import build_wheel, make_venv, pip_env, pip_install  # noqa: E402
 
 TIMEOUT_S = 300.0
-# pip's console-script template (distlib's ScriptMaker), for envlock.cli:main
-PIP_SCRIPT = """# -*- coding: utf-8 -*-
+# The console script pip writes for envlock.cli:main: pip 25.2 and later use their own template
+# (this is 26.3's), which no longer imports `re`; earlier pips used distlib's, which does.
+PIP_SCRIPT = """import sys
+from envlock.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = sys.argv[0].removesuffix('.exe')
+    sys.exit(main())
+"""
+OLD_PIP_SCRIPT = """# -*- coding: utf-8 -*-
 import re
 import sys
 from envlock.cli import main
@@ -66,7 +77,7 @@ if __name__ == '__main__':
     sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
     sys.exit(main())
 """
-# uv's console-script template (uv pip install, uv tool install): no `import re`
+# uv's console-script template (uv pip install, uv tool install): no `import re` either
 UV_SCRIPT = """# -*- coding: utf-8 -*-
 import sys
 from envlock.cli import main
@@ -77,7 +88,19 @@ if __name__ == "__main__":
         sys.argv[0] = sys.argv[0][:-4]
     sys.exit(main())
 """
-SCRIPTS = {"envlock": ("pip", PIP_SCRIPT), "envlock-uv": ("uv", UV_SCRIPT)}
+SCRIPTS = {
+    "envlock": ("pip >= 25.2", PIP_SCRIPT),
+    "envlock-oldpip": ("pip < 25.2", OLD_PIP_SCRIPT),
+    "envlock-uv": ("uv", UV_SCRIPT),
+}
+# What the venv's interpreter costs before any of envlock's code runs: the floors under the
+# rows above them, timed in the same rounds.
+FLOORS = {
+    "start-up: -c pass": "pass",
+    "... + import runpy (-m)": "import runpy",
+    "... + import re (pip < 25.2's script)": "import re",
+    "... + import dataclasses": "import dataclasses",
+}
 REPEATED = "its result stands"  # what envlock verify says when it repeats a result
 
 
@@ -330,6 +353,10 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                 )
         else:
             print("note: the venv cannot import envlock: no in-process row (try --inside)")
+    for label, code in FLOORS.items():
+        benches.append(
+            Bench(f"floor: {label}", [str(python), "-c", code], note=f"VENVPY -c {code!r}")
+        )
     if query(python, "import pip", work, env).returncode == 0:
         benches.append(
             Bench("pip freeze", [str(python), "-m", "pip", "freeze"], note="VENVPY -m pip")
