@@ -279,22 +279,34 @@ def _libc() -> Tuple[Optional[str], Optional[str]]:
     return None, None
 
 
-def platform_facts() -> Dict[str, Any]:
+def _uname() -> Tuple[str, str, str]:
+    """System, release and machine, as ``platform.uname()`` has them; without importing
+    ``platform`` (and compiling its regular expressions) where ``os.uname`` gives them."""
+    if hasattr(os, "uname"):
+        u = os.uname()
+        return u.sysname, u.release, u.machine
     import platform
 
-    system = platform.system().lower()
-    os_name = {"darwin": "macos"}.get(system, system) or None
-    machine = platform.machine().lower() or None
+    return platform.system(), platform.release(), platform.machine()
+
+
+def platform_facts() -> Dict[str, Any]:
+    system, release, machine = _uname()
+    os_name = {"darwin": "macos"}.get(system.lower(), system.lower()) or None
     facts: Dict[str, Any] = {
         "os": os_name,
-        "machine": machine,
-        "kernel": platform.release() or None,
+        "machine": machine.lower() or None,
+        "kernel": release or None,
     }
     if os_name == "linux":
         facts["distro"] = _os_release()
     elif os_name == "macos":
+        import platform
+
         facts["distro"] = ("macos " + platform.mac_ver()[0]).strip()
     elif os_name == "windows":
+        import platform
+
         facts["distro"] = ("windows " + platform.version()).strip()
     family, version = _libc()
     facts["libc"] = family
@@ -302,7 +314,7 @@ def platform_facts() -> Dict[str, Any]:
     flags = _cpu_flags() if os_name == "linux" else None
     if flags is not None:
         facts["cpu_flags"] = sorted(f for f in NUMERIC_CPU_FLAGS if f in flags)
-        if machine in ("x86_64", "amd64"):
+        if facts["machine"] in ("x86_64", "amd64"):
             facts["cpu_level"] = _x86_level(flags)
     return facts
 

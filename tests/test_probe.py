@@ -70,6 +70,32 @@ def test_probe_runs_in_other_interpreters(python: Path) -> None:
     assert "pip" in {d["name"] for d in payload["distributions"]}
 
 
+@pytest.mark.parametrize("python", [Path(sys.executable), *OLD_PYTHONS], ids=lambda p: p.parts[-3])
+def test_platform_facts_are_what_the_platform_module_says(python: Path) -> None:
+    # The probe reads them from os.uname() without importing platform (its import compiles a
+    # dozen regular expressions); they must be the same values.
+    if not python.exists():
+        pytest.skip(f"{python} is not installed on this machine")
+    facts = _run_probe(python, PROBE, [])["platform"]
+    system, release, machine = json.loads(
+        subprocess.run(
+            [str(python), "-c", "import json, platform as p; "
+             "print(json.dumps([p.system(), p.release(), p.machine()]))"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    assert facts["os"] == {"darwin": "macos"}.get(system.lower(), system.lower())
+    assert (facts["kernel"], facts["machine"]) == (release, machine.lower())
+    # ... and must not import it (unless the interpreter had at start-up: a .pth may)
+    loaded = subprocess.run(
+        [str(python), "-c", "import sys; before = 'platform' in sys.modules; "
+         "sys.path.insert(0, sys.argv[1]); import _probe; _probe.platform_facts(); "
+         "print(before, 'platform' in sys.modules)", str(PROBE.parent)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert loaded in (["False", "False"], ["True", "True"])
+
+
 def test_stray_output_cannot_corrupt_the_payload(tmp_path: Path) -> None:
     # A sitecustomize that prints, as some corporate images do.
     (tmp_path / "sitecustomize.py").write_text("print('hello from sitecustomize {\"x\": 1}')\n")
