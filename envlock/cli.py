@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
     from types import ModuleType
+    from typing import Any
 
     from envlock.stamp import Memo
 
@@ -59,14 +60,24 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _parser_class() -> type[argparse.ArgumentParser]:
-    """argparse's parser, measuring the terminal without ``shutil``: argparse imports it (and
-    with it bz2, lzma and fnmatch) to format help, and formats on every ``add_argument``."""
+    """argparse's parser, measuring the terminal without ``shutil``: argparse's help formatter
+    imports it (and with it bz2, lzma and fnmatch) when it is given no width, and argparse
+    makes one on every ``add_argument``."""
     import argparse
 
+    class Formatter(argparse.HelpFormatter):
+        """argparse's default formatter, given the terminal's width."""
+
+        def __init__(self, prog: str, **kwargs: Any) -> None:
+            kwargs.setdefault("width", _columns() - 2)
+            super().__init__(prog, **kwargs)
+
     class Parser(argparse.ArgumentParser):
-        def _get_formatter(self) -> argparse.HelpFormatter:
-            # envlock sets no formatter_class: argparse's default, given the width
-            return argparse.HelpFormatter(prog=self.prog, width=_columns() - 2)
+        # A formatter class rather than an override of _get_formatter: Python 3.14's
+        # add_subparsers makes a formatter from formatter_class itself.
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
 
     return Parser
 
