@@ -15,7 +15,7 @@ def test_bench_speed_times_every_row(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, str(HERE / "bench_speed.py"), "--packages", "3", "--repeat", "1",
-         "--inside", "--json", str(out)],
+         "--inside", "--with-pip", "--json", str(out)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
