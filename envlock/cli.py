@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _memo(args: list[str]) -> Memo | None:
     """The memo of a ``verify`` run (see :mod:`envlock.stamp`), or ``None``."""
-    if "verify" not in args:
+    if _chosen(args) != "verify":
         return None
     from envlock import stamp
 
