@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 from envlock import variables as variable_table
 from envlock._probe import canonical_name
-from envlock.compare_conda import conda_findings
 from envlock.compare_native import native_findings
 from envlock.findings import (
     CATEGORIES,
@@ -32,7 +31,7 @@ def compare(expected: Environment, actual: Environment) -> list[Finding]:
         *_python(expected.python, actual.python),
         *_platform(expected.platform, actual.platform),
         *_packages(expected, actual),
-        *conda_findings(expected, actual),
+        *_conda(expected, actual),
         *native_findings(expected, actual),
         *_variables(expected, actual),
     ]
@@ -45,6 +44,14 @@ def compare(expected: Environment, actual: Environment) -> list[Finding]:
     return sorted(
         findings, key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or "")
     )
+
+
+def _conda(expected: Environment, actual: Environment) -> Iterator[Finding]:
+    if expected.conda is None or actual.conda is None:
+        return iter(())  # one side is not a conda environment, or was not read
+    from envlock.compare_conda import conda_findings  # only conda environments need it
+
+    return conda_findings(expected, actual)
 
 
 def _minor(version: str) -> tuple[str, ...]:

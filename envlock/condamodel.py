@@ -18,6 +18,8 @@ HAZARD_KINDS = ("pip-over-conda", "missing-dist-info")
 
 @dataclass(frozen=True)
 class CondaPackage:
+    """One conda package as installed: its record in ``conda-meta/``."""
+
     name: str
     version: str
     build: str
@@ -102,6 +104,8 @@ class Hazard:
 
 @dataclass(frozen=True)
 class CondaSection:
+    """The conda side of an environment: packages, channels and the settings that choose them."""
+
     packages: tuple[CondaPackage, ...] = ()
     channels: tuple[str, ...] = ()  # from the condarc files, in priority order
     channel_priority: str | None = None

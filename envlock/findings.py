@@ -36,6 +36,8 @@ RECAPTURE = "re-run `envlock capture` if this change is intended"
 
 @dataclass(frozen=True)
 class Finding:
+    """One difference between the lockfile and the live environment, and what to do about it."""
+
     category: str
     subject: str
     expected: str | None  # None: absent on that side

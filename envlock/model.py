@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from envlock.condamodel import CondaSection
 from envlock.errors import LockfileError
 from envlock.nativemodel import BlasSection, CudaSection
 from envlock.reader import Reader, compact
@@ -21,6 +20,8 @@ from envlock.redact import redact_strings
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
     from typing import Any, TypeVar
+
+    from envlock.condamodel import CondaSection
 
     T = TypeVar("T")
 
@@ -102,6 +103,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Package:
+    """One installed distribution: PEP 503 name, version, and how it came to be installed."""
+
     name: str  # PEP 503 canonical
     version: str
     installer: str | None = None
@@ -130,6 +133,8 @@ class Package:
 
 @dataclass(frozen=True)
 class Python:
+    """The interpreter: implementation, version, ABI and free-threading."""
+
     implementation: str | None = None
     version: str | None = None
     abi: str | None = None
@@ -163,6 +168,8 @@ class Python:
 
 @dataclass(frozen=True)
 class Platform:
+    """The machine: OS, distro, kernel, libc, architecture and CPU level."""
+
     os: str | None = None
     distro: str | None = None
     kernel: str | None = None
@@ -315,11 +322,19 @@ class Environment:
             python=Python.from_reader(python_r) if python_r else Python(method="unknown"),
             platform=Platform.from_reader(platform_r) if platform_r else Platform(method="unknown"),
             variables=Variables.from_reader(variables_r) if variables_r else None,
-            conda=CondaSection.from_dict(conda_r.data, conda_r.path) if conda_r else None,
+            conda=_conda_section(conda_r),
             blas=BlasSection.from_dict(blas_r.data, blas_r.path) if blas_r else None,
             cuda=CudaSection.from_dict(cuda_r.data, cuda_r.path) if cuda_r else None,
             packages=tuple(packages),
         )
+
+
+def _conda_section(r: Reader | None) -> CondaSection | None:
+    if r is None:
+        return None
+    from envlock.condamodel import CondaSection  # only conda environments need the conda model
+
+    return CondaSection.from_dict(r.data, r.path)
 
 
 def _by_name(p: Package) -> str:
@@ -328,6 +343,8 @@ def _by_name(p: Package) -> str:
 
 @dataclass(frozen=True)
 class Lockfile:
+    """A whole lockfile: named environments under one format version."""
+
     environments: Mapping[str, Environment] = field(default_factory=dict)
     version: int = FORMAT_VERSION
 

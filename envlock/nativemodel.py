@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BlasLibrary:
+    """One BLAS, LAPACK or OpenMP library: loaded (runtime) or found on disk (static)."""
+
     api: str  # blas, lapack, openmp
     vendor: str
     version: str | None = None
@@ -63,6 +65,8 @@ class BlasLibrary:
 
 @dataclass(frozen=True)
 class BlasSection:
+    """The BLAS, LAPACK and OpenMP an environment's numerics run on, and how that was learned."""
+
     method: str  # runtime: numpy was imported in a child process; static: file hints only
     libraries: tuple[BlasLibrary, ...] = ()
     hints: tuple[Mapping[str, str], ...] = ()  # conda builds, wheel-bundled libraries, ...
@@ -149,6 +153,8 @@ class CudaComponent:
 
 @dataclass(frozen=True)
 class Gpu:
+    """One GPU as the driver reports it."""
+
     name: str
     compute_capability: str | None = None
     memory_mib: int | None = None

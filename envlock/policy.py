@@ -47,6 +47,8 @@ _KEYS = (
 
 @dataclass(frozen=True)
 class Policy:
+    """How strict a check is: ``[tool.envlock]`` of pyproject.toml with the command line on top."""
+
     lockfile: str | None = None
     ignore: tuple[str, ...] = ()
     patch_warnings: bool = False

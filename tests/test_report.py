@@ -99,7 +99,8 @@ def test_verify_never_imports_jsonschema_or_yaml_on_a_cache_hit(tmp_path: Path) 
 
 def test_verify_loads_only_what_it_uses(tmp_path: Path) -> None:
     """The real check's imports are most of its time: not the other commands, nor hashlib
-    (OpenSSL), nor shutil (argparse's terminal width; it brings bz2 and lzma)."""
+    (OpenSSL), nor shutil (argparse's terminal width; it brings bz2 and lzma), nor the conda
+    model and its comparison outside a conda environment."""
     lock = tmp_path / "envlock.yaml"
     env = {"ENVLOCK_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
     for args in (["capture", "-q", str(lock)], ["verify", "-q", str(lock)]):
@@ -117,7 +118,8 @@ def test_verify_loads_only_what_it_uses(tmp_path: Path) -> None:
         "import envlock.cli\n"
         "code = envlock.cli.main(['verify', '-q', '--no-runtime', '--no-cache', sys.argv[1]])\n"
         "print(code, sorted(m for m in set(sys.modules) - before\n"
-        "      if m.startswith('envlock.commands.') or m in ('hashlib', 'shutil', 'yaml')))\n"
+        "      if m.startswith('envlock.commands.') or m in ('hashlib', 'shutil', 'yaml')\n"
+        "      or m in ('envlock.condamodel', 'envlock.compare_conda')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(lock)], capture_output=True, text=True, env=env,
