@@ -33,7 +33,11 @@ Optional JSON arguments: ``disable``, a list of steps to skip (``nvml``, ``libcu
 ``nvidia-smi``, ``runtime``, ``cudnn``, ``nccl``, ``toolkit``, ``frameworks``), and
 ``timeout_s``, the limit for each native call and each command (default 20 s), and
 ``budget_s``, the limit for the whole probe (default 90 s; the steps left when it is spent are
-skipped with a note), so that a host waiting 120 s always gets an answer.
+skipped with a note), so that a host waiting 120 s always gets an answer; and ``watch``, to
+list under ``watched`` what the answer came from (for ``envlock verify``'s memo, see
+``envlock/stamp.py``): the files it read, the folders it listed, the programs it ran and the
+libraries it loaded (``files``), the paths it only looked at (``looked``), and which interfaces
+to the GPU driver exist here (``driver``: empty when there is none at all).
 """
 
 from __future__ import annotations
@@ -196,6 +200,73 @@ def _limit(timeout: float) -> float:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
+
+
+# --------------------------------------------------------------------------------------------
+# What the answer came from (``watch``)
+# --------------------------------------------------------------------------------------------
+
+FULL, SEEN = 2, 1  # as envlock/stamp.py: read, listed, run or loaded / only looked at
+_watched: dict[str, int] | None = None  # path -> FULL or SEEN, while watching
+
+
+def _note(path: Any, level: int) -> None:
+    """Record that the answer depends on ``path`` (a no-op unless watching)."""
+    if _watched is None or isinstance(path, int):
+        return
+    try:
+        path = os.path.abspath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return
+    if _watched.get(path, 0) < level:
+        _watched[path] = level
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _watched is None:
+        return
+    try:
+        if event == "open":
+            _note(args[0], FULL)  # the probe writes no files: every open is a read
+        elif event in ("os.listdir", "os.scandir"):
+            _note("." if args[0] is None else args[0], FULL)
+        elif event == "subprocess.Popen":
+            _note(args[0] if args[0] is not None else next(iter(args[1])), FULL)
+    except Exception:  # never break the probe: the list is marked incomplete instead
+        _watched[""] = FULL
+
+
+def _watching(real: Callable[..., Any]) -> Callable[..., Any]:
+    def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if "dir_fd" not in kwargs:
+            _note(path, SEEN)
+        return real(path, *args, **kwargs)
+
+    return stat
+
+
+def watch() -> None:
+    """Start recording what the probe reads (in this process; a forked child's own lookups
+    are covered by the host: the loaded library, its folder, the loader's cache and
+    folders)."""
+    global _watched
+    _watched = {}
+    sys.addaudithook(_audit)
+    os.stat = _watching(os.stat)
+    os.lstat = _watching(os.lstat)
+
+
+def watched(interfaces: list[str] | None) -> Facts:
+    """``watched``: ``complete`` is false when something could not be recorded; ``driver``
+    is ``None`` when the driver step did not run to its end."""
+    paths = dict(_watched or {})
+    complete = paths.pop("", None) is None
+    return {
+        "complete": complete,
+        "files": sorted(p for p, level in paths.items() if level == FULL),
+        "looked": sorted(p for p, level in paths.items() if level == SEEN),
+        "driver": interfaces,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,11 +620,25 @@ def _nvidia_smi(want_cuda: bool, timeout: float, notes: list[str]) -> Facts | No
     return facts
 
 
-def driver_facts(disabled: set[str], timeout: float, notes: list[str]) -> Facts:
-    """``driver``, ``gpus`` and ``gpus_method``."""
+def _absent(error: str, soname: str) -> bool:
+    """Whether ``error`` is glibc's dlerror() for ``soname`` itself not being anywhere the
+    loader looks (not for a library it needs, nor a file that is there but broken)."""
+    return error.startswith(soname + ": cannot open shared object file")
+
+
+def driver_facts(
+    disabled: set[str], timeout: float, notes: list[str], interfaces: list[str] | None = None
+) -> Facts:
+    """``driver``, ``gpus`` and ``gpus_method``. ``interfaces`` gets the names of the
+    interfaces to the driver that exist here: loaded, failed for another reason than being
+    absent, found (nvidia-smi), or not tried (disabled)."""
     out: Facts = {"driver": None, "gpus": [], "gpus_method": None}
+    exist = [] if interfaces is None else interfaces
+    exist.extend(sorted({"nvml", "libcuda", "nvidia-smi"} & disabled))
     if "nvml" not in disabled:
         nvml, error = isolated(_nvml, (), timeout)
+        if nvml is not None or not _absent(error, "libnvidia-ml.so.1"):
+            exist.append("nvml")
         if nvml is not None:
             notes.extend(nvml["notes"])
             out["driver"] = dict(nvml["driver"], method="nvml")
@@ -563,6 +648,8 @@ def driver_facts(disabled: set[str], timeout: float, notes: list[str]) -> Facts:
         notes.append(f"nvml: {error}")
     if "libcuda" not in disabled:
         libcuda, error = isolated(_libcuda, (), timeout)
+        if libcuda is not None or not _absent(error, "libcuda.so.1"):
+            exist.append("libcuda")
         if libcuda is not None:
             module = _read_text("/proc/driver/nvidia/version", 65536)
             version = kernel_module_version(module) if module else None
@@ -574,6 +661,8 @@ def driver_facts(disabled: set[str], timeout: float, notes: list[str]) -> Facts:
         else:
             notes.append(f"libcuda: {error}")
     if "nvidia-smi" not in disabled:
+        if _find_smi() is not None:
+            exist.append("nvidia-smi")
         try:
             smi = _nvidia_smi(out["driver"] is None, timeout, notes)
         except Exception as e:
@@ -784,6 +873,8 @@ def library_facts(
         path, source, load = "", "system", sonames
     reply, error = isolated(_native_version, (load, spec["function"], stem), timeout)
     if reply is not None:
+        _note(reply["path"], FULL)  # what the forked child loaded, and the folder it is in
+        _note(os.path.dirname(reply["path"]), FULL)
         code = int(reply["code"])
         version = cuda_version(code) if kind == "runtime" else library_version(code)
         return {
@@ -996,6 +1087,9 @@ def collect(args: Facts) -> Facts:
     timeout = float(args.get("timeout_s") or DEFAULT_TIMEOUT_S)
     global _budget_end
     _budget_end = time.monotonic() + float(args.get("budget_s") or DEFAULT_BUDGET_S)
+    if args.get("watch"):
+        watch()
+    interfaces: list[str] | None = None  # set when the driver step runs to its end
     notes: list[str] = []
     facts: Facts = {
         "probe_version": PROBE_VERSION,
@@ -1049,7 +1143,10 @@ def collect(args: Facts) -> Facts:
     preferred = int(torch_cuda.split(".")[0]) if torch_cuda and torch_cuda[0].isdigit() else None
 
     def driver() -> None:
-        facts.update(driver_facts(disabled, timeout, notes))
+        nonlocal interfaces
+        found: list[str] = []
+        facts.update(driver_facts(disabled, timeout, notes, found))
+        interfaces = found
 
     step("driver", driver)
     for kind in ("runtime", "cudnn", "nccl"):
@@ -1064,6 +1161,8 @@ def collect(args: Facts) -> Facts:
         facts["toolkit"] = toolkit_facts(prefix, timeout, notes)
 
     step("toolkit", toolkit)
+    if args.get("watch"):
+        facts["watched"] = watched(interfaces)
     return facts
 
 

@@ -46,10 +46,11 @@ def probe(
     from envlock import _blas_probe, _cuda_probe, stamp
 
     notes: list[str] = []
-    # verify's memo may keep a result that needed the BLAS probe, from the files it loaded;
-    # never one that asked the GPU driver, which can change with no file changing.
+    # verify's memo may keep a result that needed these probes, from the files their answers
+    # came from (stamp.watch_loaded, stamp.watch_cuda); never one that asked a GPU driver.
+    watch = stamp.recording() is not None
     with (
-        stamp.child(allowed=not cuda),
+        stamp.child(),
         tempfile.TemporaryDirectory(prefix="envlock-runtime-") as tmp,
     ):
         blas_args = {
@@ -59,7 +60,7 @@ def probe(
         }
         jobs = {
             "blas": (Path(_blas_probe.__file__), blas_args),
-            "cuda": (Path(_cuda_probe.__file__), {"prefix": prefix}),
+            "cuda": (Path(_cuda_probe.__file__), {"prefix": prefix, "watch": watch}),
         }
         if not blas:
             del jobs["blas"]
@@ -95,4 +96,6 @@ def probe(
                 notes.append(f"{name} probe: {e}; not recorded")
     if blas:
         stamp.watch_loaded(results["blas"])
+    if cuda:
+        stamp.watch_cuda(results["cuda"])
     return results["blas"], results["cuda"], notes

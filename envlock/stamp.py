@@ -19,18 +19,19 @@ says on stderr when the check it repeats ran, and exits with the same code, in a
 time Python takes to start. Anything else runs the check (and records it again).
 
 A probe run in another process is accounted for by what it reports: the folders on its
-``sys.path`` (:func:`watch_sites`), and for the BLAS runtime probe every shared library it
+``sys.path`` (:func:`watch_sites`); for the BLAS runtime probe every shared library it
 had loaded, their folders, the loader's cache and Debian's alternatives
-(:func:`watch_loaded`).
+(:func:`watch_loaded`); for the CUDA probe, on a machine with no GPU driver, what it read,
+listed, ran, loaded and looked at, the loader's cache and folders (:func:`watch_cuda`).
 
-What is deliberately not kept: a run that started any other process (the CUDA probe: a GPU
-driver can change with no file here changing) or opened a network connection; a run that
-wrote a file (``--output``); exit codes other than 0 and 1; and a run during which, or less
-than 2 s before which, a file it read changed: file times are coarse, and a change in the
-same tick as the recorded one could go unseen. Installers (pip, uv, conda) replace or add
-files rather than edit them in place, which is what the folder times see; a metadata file
-edited in place by hand is not seen: ``--no-cache`` (or ``ENVLOCK_CACHE_DIR=off``) always
-checks.
+What is deliberately not kept: a run that asked a GPU driver (it can change with no file here
+changing: a kernel module loaded, a GPU partitioned), started any other process or opened a
+network connection; a run that wrote a file (``--output``); exit codes other than 0 and 1; and
+a run during which, or less than 2 s before which, a file it read changed: file times are
+coarse, and a change in the same tick as the recorded one could go unseen. Installers (pip,
+uv, conda) replace or add files rather than edit them in place, which is what the folder times
+see; a metadata file edited in place by hand is not seen: ``--no-cache`` (or
+``ENVLOCK_CACHE_DIR=off``) always checks.
 
 Standard library only, and cheap to import: the replay path is what ``envlock verify`` costs
 on an unchanged environment.
@@ -399,6 +400,7 @@ def _shown(path: str) -> str:
 
 
 def recording() -> Memo | None:
+    """The run being recorded, if any (probes then say what their answers came from)."""
     return _recording
 
 
@@ -446,6 +448,47 @@ def watch_loaded(payload: object) -> None:
             memo.note(os.path.dirname(path), FULL)
     memo.note("/etc/ld.so.cache", FULL)
     memo.note("/etc/alternatives", FULL)
+
+
+def watch_cuda(payload: object) -> None:
+    """Record what the CUDA probe's answer depends on, when it comes from files alone: what
+    the probe read, listed, ran, loaded and looked at (its ``watched`` list), the loader's
+    cache and folders, and the folders on ``LD_LIBRARY_PATH``. When any interface to a GPU
+    driver exists here (NVML, libcuda, nvidia-smi), the answer is the driver's, which can
+    change with no file changing (a kernel module loaded, a GPU partitioned): not kept."""
+    memo = _recording
+    if memo is None:
+        return
+    watched = payload.get("watched") if isinstance(payload, dict) else None
+    if not isinstance(watched, dict):
+        memo.refuse("the CUDA probe did not say what its answer came from")
+        return
+    driver = watched.get("driver")
+    if driver != []:
+        shown = ", ".join(map(str, driver)) if isinstance(driver, list) else "unknown"
+        memo.refuse(f"it asked the GPU driver ({shown}), which can change with no file changing")
+        return
+    files, looked = watched.get("files"), watched.get("looked")
+    if watched.get("complete") is not True or not _strings(files) or not _strings(looked):
+        memo.refuse("the CUDA probe could not say all that its answer came from")
+        return
+    for path in files or ():
+        memo.note(path, FULL)
+    for path in looked or ():
+        memo.note(path, SEEN)
+    memo.note("/etc/ld.so.cache", FULL)
+    multiarch = getattr(sys.implementation, "_multiarch", "")
+    for lib in ("/lib", "/lib64", "/usr/lib", "/usr/lib64"):
+        memo.note(lib, FULL)
+        if multiarch:
+            memo.note(os.path.join(lib, multiarch), FULL)
+    for entry in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep):
+        if entry:
+            memo.note(entry, FULL)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _prune(folder: str) -> None:

@@ -21,7 +21,9 @@ in the machine's load hits them alike. Timed, all against the same environment:
 * each of these with ``--no-cache``, so that each run checks; and ``VENVPY -m envlock verify
   --no-runtime`` once more without it, on the unchanged environment: what a pre-commit
   hook pays on each commit that leaves the environment alone, when the result is repeated
-  (envlock/stamp.py; the note says how many of the timed runs did repeat it), also through
+  (envlock/stamp.py; the note says how many of the timed runs did repeat it), also with the
+  runtime probes the lockfile needs (plain ``verify``; not repeated where a GPU driver
+  answered), and through
   console scripts written as pip and uv write them (``--inside``: pip since 25.2 and uv
   write scripts that do not import ``re``; pip before 25.2 wrote one that does),
 * floors: the venv's interpreter doing nothing (``-c pass``), and importing only ``runpy``
@@ -310,6 +312,17 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                 Bench(
                     "  ... unchanged: result repeated",
                     [str(python), "-m", "envlock", "verify", "--no-runtime", str(lock)],
+                    (0, 1),
+                    memo=True,
+                )
+            )
+            # What plain `envlock verify` costs there: the probes the lockfile needs (BLAS
+            # when numpy was captured; CUDA when a library or toolkit was found) are repeated
+            # too, unless a GPU driver answered (the note says how many runs repeated it).
+            benches.append(
+                Bench(
+                    "  ... unchanged, with the runtime probes",
+                    [str(python), "-m", "envlock", "verify", str(lock)],
                     (0, 1),
                     memo=True,
                 )

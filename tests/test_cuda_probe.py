@@ -757,6 +757,33 @@ def test_no_gpu_anywhere(venv: Path, tmp_path: Path) -> None:
     assert "nvidia-smi: not found" in payload["notes"]
 
 
+def test_watch_lists_what_the_answer_came_from(
+    venv: Path, cudart_cu12_wheel: Path, tmp_path: Path
+) -> None:
+    """``watch`` (verify's memo): the library the forked child loaded and its folder, the
+    folders listed, the paths only looked at; and which interfaces to a driver exist."""
+    if gpu_driver_present():
+        pytest.skip("this machine has an NVIDIA driver")
+    pip_install(venv, str(cudart_cu12_wheel))
+    prefix = venv.parent.parent
+    payload = run_cuda_probe(venv, prefix, env={"PATH": SYSTEM_PATH}, cwd=tmp_path, watch=True)
+    watched = payload["watched"]
+    assert watched["complete"] is True and watched["driver"] == []
+    lib_dir = site_packages(venv) / "nvidia" / "cuda_runtime" / "lib"
+    assert {str(lib_dir / "libcudart.so.12"), str(lib_dir), str(site_packages(venv))} <= set(
+        watched["files"]
+    )
+    assert "/usr/bin/nvidia-smi" in watched["looked"] + watched["files"]
+    assert "watched" not in run_cuda_probe(venv, prefix, env={"PATH": SYSTEM_PATH}, cwd=tmp_path)
+
+    bin_dir = fake_nvidia_smi(tmp_path / "bin", plain=("", 9), query=("", 9))
+    path = f"{bin_dir}:{SYSTEM_PATH}"
+    smi = run_cuda_probe(venv, prefix, env={"PATH": path}, cwd=tmp_path, watch=True)
+    assert smi["watched"]["driver"] == ["nvidia-smi"]  # there, even though it fails
+    off = run_cuda_probe(venv, prefix, env={"PATH": SYSTEM_PATH}, watch=True, disable=["nvml"])
+    assert off["watched"]["driver"] == ["nvml"]  # not asked: unknown
+
+
 # --------------------------------------------------------------------------------------------
 # Frameworks: read, never imported
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from condafactory import make_conda_prefix, write_history, write_record
 from factory import build_wheel, make_venv, pip_install, pip_uninstall
 from support import envlock
 from test_blas_probe import SYSTEM_PYTHON, Alternatives, alternatives  # noqa: F401
+from test_cuda_probe import STEERING, fake_nvidia_smi, find_wheel, gpu_driver_present
 
 import envlock as api
 from envlock import stamp
@@ -209,14 +210,47 @@ def test_blas_loaded_at_runtime_kept_until_alternatives_switch(
     assert "netlib" in switched.stdout
 
 
-def test_a_run_that_asks_the_gpu_driver_is_not_kept(memo_root: Path) -> None:
+def test_a_run_that_asks_the_gpu_driver_is_not_kept(
+    memo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver's answer can change with no file changing; nvidia-smi (the tests' stand-in,
+    failing as it does without a GPU) is one of its interfaces."""
     from envlock import runtime
 
+    bin_dir = fake_nvidia_smi(memo_root / "bin", plain=("", 9), query=("", 9))
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     settle()
     memo = _memo(memo_root)
     memo.start()
     runtime.probe(Path(sys.executable), sys.prefix, blas=False, cuda=True)
-    assert memo.finish(0) and not _kept(memo)  # why: the first thing that refused it
+    why = memo.finish(0)
+    assert "asked the GPU driver" in why and "nvidia-smi" in why and not _kept(memo)
+
+
+def test_cuda_libraries_read_without_a_driver_kept_until_they_change(
+    tmp_path: Path, cache: Path
+) -> None:
+    """No GPU driver here: the CUDA probe's answer comes from files (a real libcudart from
+    its pip wheel), so it is kept with them; uninstalling the wheel checks again."""
+    if gpu_driver_present():
+        pytest.skip("this machine has an NVIDIA driver")
+    wheel = find_wheel("nvidia_cuda_runtime_cu12-*.whl")
+    venv = tmp_path / "venv"
+    py = make_venv(venv)
+    pip_install(py, "--no-deps", str(wheel))
+    project = tmp_path / "project"
+    project.mkdir()
+    env = {k: v for k, v in _env(cache, venv, PATH="/usr/bin:/bin").items() if k not in STEERING}
+    assert envlock("capture", cwd=project, env=env).returncode == 0
+    assert "cuda:" in (project / "envlock.yaml").read_text()
+    settle()
+    first = envlock("verify", "-v", cwd=project, env=env)
+    assert first.returncode == 0 and "not kept" not in first.stderr, first.stderr
+    assert REPLAYED in envlock("verify", "-v", cwd=project, env=env).stderr
+
+    pip_uninstall(py, "nvidia-cuda-runtime-cu12")
+    gone = envlock("verify", "-v", cwd=project, env=env)
+    assert REPLAYED not in gone.stderr and "cuda" in gone.stdout.lower(), gone.stdout
 
 
 # -- the rules, on the memo itself ----------------------------------------------------------
