@@ -208,6 +208,7 @@ def _last_line(text: str) -> str:
 
 FULL, SEEN = 2, 1  # as envlock/stamp.py: read, listed, run or loaded / only looked at
 _watched: dict[str, int] | None = None  # path -> FULL or SEEN, while watching
+_incomplete = False  # something could not be recorded
 
 
 def _note(path: Any, level: int) -> None:
@@ -223,6 +224,7 @@ def _note(path: Any, level: int) -> None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    global _incomplete
     if _watched is None:
         return
     try:
@@ -233,7 +235,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         elif event == "subprocess.Popen":
             _note(args[0] if args[0] is not None else next(iter(args[1])), FULL)
     except Exception:  # never break the probe: the list is marked incomplete instead
-        _watched[""] = FULL
+        _incomplete = True
 
 
 def _watching(real: Callable[..., Any]) -> Callable[..., Any]:
@@ -259,10 +261,9 @@ def watch() -> None:
 def watched(interfaces: list[str] | None) -> Facts:
     """``watched``: ``complete`` is false when something could not be recorded; ``driver``
     is ``None`` when the driver step did not run to its end."""
-    paths = dict(_watched or {})
-    complete = paths.pop("", None) is None
+    paths = _watched or {}
     return {
-        "complete": complete,
+        "complete": not _incomplete,
         "files": sorted(p for p, level in paths.items() if level == FULL),
         "looked": sorted(p for p, level in paths.items() if level == SEEN),
         "driver": interfaces,
@@ -588,12 +589,8 @@ def _find_smi() -> str | None:
     return None
 
 
-def _nvidia_smi(want_cuda: bool, timeout: float, notes: list[str]) -> Facts | None:
-    """GPUs, driver version and (when ``want_cuda``) CUDA version from nvidia-smi."""
-    exe = _find_smi()
-    if exe is None:
-        notes.append("nvidia-smi: not found")
-        return None
+def _nvidia_smi(exe: str, want_cuda: bool, timeout: float, notes: list[str]) -> Facts | None:
+    """GPUs, driver version and (when ``want_cuda``) CUDA version from nvidia-smi at ``exe``."""
     # nvidia-smi does not hide GPUs for CUDA_VISIBLE_DEVICES, but the record must list them all.
     env = dict((k, v) for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES")
     rc, out = _run(
@@ -627,18 +624,17 @@ def _absent(error: str, soname: str) -> bool:
 
 
 def driver_facts(
-    disabled: set[str], timeout: float, notes: list[str], interfaces: list[str] | None = None
+    disabled: set[str], timeout: float, notes: list[str], interfaces: list[str]
 ) -> Facts:
     """``driver``, ``gpus`` and ``gpus_method``. ``interfaces`` gets the names of the
     interfaces to the driver that exist here: loaded, failed for another reason than being
     absent, found (nvidia-smi), or not tried (disabled)."""
     out: Facts = {"driver": None, "gpus": [], "gpus_method": None}
-    exist = [] if interfaces is None else interfaces
-    exist.extend(sorted({"nvml", "libcuda", "nvidia-smi"} & disabled))
+    interfaces.extend(sorted({"nvml", "libcuda", "nvidia-smi"} & disabled))
     if "nvml" not in disabled:
         nvml, error = isolated(_nvml, (), timeout)
         if nvml is not None or not _absent(error, "libnvidia-ml.so.1"):
-            exist.append("nvml")
+            interfaces.append("nvml")
         if nvml is not None:
             notes.extend(nvml["notes"])
             out["driver"] = dict(nvml["driver"], method="nvml")
@@ -649,7 +645,7 @@ def driver_facts(
     if "libcuda" not in disabled:
         libcuda, error = isolated(_libcuda, (), timeout)
         if libcuda is not None or not _absent(error, "libcuda.so.1"):
-            exist.append("libcuda")
+            interfaces.append("libcuda")
         if libcuda is not None:
             module = _read_text("/proc/driver/nvidia/version", 65536)
             version = kernel_module_version(module) if module else None
@@ -661,13 +657,16 @@ def driver_facts(
         else:
             notes.append(f"libcuda: {error}")
     if "nvidia-smi" not in disabled:
-        if _find_smi() is not None:
-            exist.append("nvidia-smi")
-        try:
-            smi = _nvidia_smi(out["driver"] is None, timeout, notes)
-        except Exception as e:
-            notes.append(f"nvidia-smi: {_error(e)}")
-            smi = None
+        exe = _find_smi()
+        smi = None
+        if exe is None:
+            notes.append("nvidia-smi: not found")
+        else:
+            interfaces.append("nvidia-smi")
+            try:
+                smi = _nvidia_smi(exe, out["driver"] is None, timeout, notes)
+            except Exception as e:
+                notes.append(f"nvidia-smi: {_error(e)}")
         if smi is not None:
             out["gpus"] = smi["gpus"]
             out["gpus_method"] = "nvidia-smi"

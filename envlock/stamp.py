@@ -278,12 +278,12 @@ class Memo:
 
 
 class child:
-    """A context in which starting the target's probe does not stop the run from being
-    kept (when ``allowed``): what the probe reads is recorded by :func:`watch_sites` or
-    :func:`watch_loaded` instead."""
+    """A context in which starting the target's probes does not stop the run from being
+    kept: what they read is recorded by :func:`watch_sites`, :func:`watch_loaded` or
+    :func:`watch_cuda` instead."""
 
-    def __init__(self, allowed: bool = True) -> None:
-        self.memo = _recording if allowed else None
+    def __init__(self) -> None:
+        self.memo = _recording
 
     def __enter__(self) -> None:
         if self.memo is not None:
