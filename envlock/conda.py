@@ -539,8 +539,9 @@ def _str(value: object) -> str | None:
 
 def _public(spec: str | None) -> str | None:
     """A spec as envlock may record it: one that names a channel by URL
-    (``https://user:pw@host/t/<token>/ch::numpy``) loses the URL's credentials."""
-    return redact_text(spec) if spec is not None and "//" in spec else spec
+    (``https://user:pw@host/t/<token>/ch::numpy``) loses the URL's credentials, one that
+    names it by path (``/home/me/bld::numpy``) is written from ``~``."""
+    return redact_text(spec) if spec is not None else spec
 
 
 def _requested(data: dict[str, Any]) -> str | None:

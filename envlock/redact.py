@@ -8,6 +8,11 @@ the like. It keeps what holds no secret: ``${VAR}`` placeholders (``https://${US
 ``/t/${CONDA_TOKEN}/``) and the ``git@`` of SSH URLs (``ssh://git@host/...``,
 ``git@github.com:org/repo.git``). A URL whose host part cannot be parsed is masked whole.
 Everything else is kept byte for byte: the URL is edited in place, never re-encoded.
+
+In free text it also removes ``user:password@`` written without a scheme (``//u:pw@host``,
+``deploy:pw@github.com:org/repo``) and the values of secret ``?name=value`` pairs outside a
+URL, and writes home directories as ``~`` (this user's) or ``~name`` (another user's
+``/home/name``, ``/Users/name``, ``C:\\Users\\name``, or ``/root``).
 """
 
 from __future__ import annotations
@@ -70,6 +75,31 @@ _URL_IN_TEXT = re.compile(
     r"(?:[^\s\x00-\x1f\x7f\"<>`]*[^\s\x00-\x1f\x7f\"<>`.,;:!?')\]])?"
 )
 _AUTHORITY_END = re.compile(r"[/?#\\]")
+# ``user:password@`` at the start of a word with no scheme before it (a scheme's is
+# handled with its URL): ``//u:pw@host/x``, ``deploy:pw@github.com:org/repo.git``,
+# ``git+deploy:pw@github.com:org/repo.git``.
+_BARE_USERINFO = re.compile(
+    r"(?:^|(?<=[\s\"'=(<,\[]))(?P<lead>//|[A-Za-z][A-Za-z0-9.-]{0,15}\+)?(?P<user>[^\s@/:\"'<>]+):(?P<password>[^\s@/\"'<>]+)@"
+    r"(?=[A-Za-z0-9\[])"
+)
+# ``name=value`` after ``?``, ``&`` or ``;`` in text that is not a URL (a tool's message
+# quoting part of one).
+_PAIR_IN_TEXT = re.compile(
+    r"(?<=[?&;])(?P<name>[A-Za-z][\w.-]{0,63})="
+    r"(?P<value>(?:[^\s&;#'\"<>]*[^\s&;#'\"<>.,:!?)\]])?)"
+)
+# Where a path may start: the start of the text, after a character that cannot be in a path,
+# or after the ``//`` of ``file://``.
+_PATH_START = r"(?:^|(?<=[^\w.~/\\-])|(?<=//))"
+_PATH_END = r"(?![\w.-])"
+# Another user's home directory: ``/home/name``, ``/Users/name``, ``C:\Users\name`` (also as
+# ``/C:/Users/name`` in a ``file:`` URL), and root's.
+_OTHER_HOME = re.compile(
+    _PATH_START + r"(?:(?:/home/|/Users/|/?[A-Za-z]:[\\/](?i:users)[\\/])"
+    r"(?P<user>[^/\\\s\"'`<>|:;,*?]+)|(?P<root>/root" + _PATH_END + "))",
+    re.MULTILINE,
+)
+_homes: tuple[str, re.Pattern[str] | None] | None = None
 
 
 def is_placeholder(text: str) -> bool:
@@ -136,6 +166,9 @@ def _redact_tail(tail: str) -> str:
 def redact_url(url: str) -> str:
     """``url`` without secret user-info, secret query parameters or conda ``/t/<token>/``;
     :data:`REDACTED` alone when its host part cannot be parsed."""
+    stripped = url.lstrip()
+    if stripped != url:
+        return url[: len(url) - len(stripped)] + redact_url(stripped)
     scheme = _SCHEME.match(url)
     if scheme is None and not url.startswith("//"):
         scp = _SCP.match(url)
@@ -170,20 +203,43 @@ def redact_urls(text: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Free text with every URL in it redacted (:func:`redact_url`), any other conda
-    ``/t/<token>/`` segment masked, and the home directory as ``~``."""
-    return home_to_tilde(_redact_token_segment(redact_urls(text)))
+    """Free text with every URL in it redacted (:func:`redact_url`), user-info without a
+    scheme and secret ``name=value`` pairs outside a URL masked, any other conda
+    ``/t/<token>/`` segment masked, and home directories as ``~`` or ``~name``."""
+    if "/" not in text and "@" not in text and "\\" not in text and "=" not in text:
+        return text  # (most versions, names and values)
+    text = _redact_token_segment(redact_urls(text))
+    if "@" in text:
+        text = _BARE_USERINFO.sub(_drop_userinfo, text)
+    if "=" in text:
+        text = _PAIR_IN_TEXT.sub(_mask_pair, text)
+    return home_to_tilde(text)
+
+
+def _drop_userinfo(match: re.Match[str]) -> str:
+    if _keep_userinfo(f"{match['user']}:{match['password']}"):
+        return match.group()
+    return match["lead"] or ""
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    value = match["value"]
+    if value in ("", REDACTED) or not secret_parameter(match["name"]) or is_placeholder(value):
+        return match.group()
+    return f"{match['name']}={REDACTED}"
 
 
 def redact_strings(data: Any) -> Any:
-    """JSON-like ``data`` (a parsed lockfile) with the URLs in its string values redacted,
-    so that credentials pasted into a lockfile by hand are never shown; the same object
-    when nothing needed it."""
+    """JSON-like ``data`` (a parsed lockfile) with every string in it, keys too, passed
+    through :func:`redact_text`, so that credentials or home paths pasted into a lockfile by
+    hand are never shown; the same object when nothing needed it."""
     if isinstance(data, str):
-        return redact_urls(data)
+        return redact_text(data)
     if isinstance(data, dict):
-        items = {k: redact_strings(v) for k, v in data.items()}
-        return data if all(items[k] is v for k, v in data.items()) else items
+        items = {redact_strings(k): redact_strings(v) for k, v in data.items()}
+        if len(items) == len(data) and all(items.get(k, items) is v for k, v in data.items()):
+            return data
+        return items
     if isinstance(data, list):
         values = [redact_strings(v) for v in data]
         return data if all(a is b for a, b in zip(values, data)) else values
@@ -191,10 +247,33 @@ def redact_strings(data: Any) -> Any:
 
 
 def home_to_tilde(text: str) -> str:
-    home = os.path.expanduser("~").rstrip("/\\")
-    if len(home) < 2 or home not in text:
-        return text
-    return re.sub(re.escape(home) + r"(?![\w.-])", "~", text)
+    """``text`` with this user's home directory as ``~`` and another user's as ``~name``,
+    wherever a path starts (not ``/gpfs/home/name``: that is someone's guess)."""
+    home, own = _home_pattern()
+    if own is not None and home in text.replace("\\", "/"):
+        text = own.sub("~", text)
+    if "/" in text or "\\" in text:
+        text = _OTHER_HOME.sub(_other_home, text)
+    return text
+
+
+def _home_pattern() -> tuple[str, re.Pattern[str] | None]:
+    """This user's home directory (with ``/`` separators) and a pattern matching it, either
+    separator, as a whole path; made once per home directory."""
+    global _homes
+    home = os.path.expanduser("~").replace("\\", "/").rstrip("/")
+    if _homes is None or _homes[0] != home:
+        pattern = None
+        if len(home) >= 2:
+            body = r"[\\/]".join(re.escape(part) for part in home.split("/"))
+            flags = re.IGNORECASE if os.name == "nt" else 0
+            pattern = re.compile(_PATH_START + body + _PATH_END, flags | re.MULTILINE)
+        _homes = (home, pattern)
+    return _homes
+
+
+def _other_home(match: re.Match[str]) -> str:
+    return f"~{match['user']}" if match["user"] else "~root"
 
 
 def display_path(path: str | os.PathLike[str]) -> str:

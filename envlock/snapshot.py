@@ -53,7 +53,7 @@ def source_from_direct_url(data: object, base_dir: Path) -> Source | None:
     url: str = data["url"]
     path = _local_path(url, base_dir)
     public_url = None if path is not None else home_to_tilde(redact_url(url))
-    subdirectory = data.get("subdirectory") if isinstance(data.get("subdirectory"), str) else None
+    subdirectory = _str(data.get("subdirectory"))
     vcs_info = data.get("vcs_info")
     if isinstance(vcs_info, dict):
         return Source(
@@ -86,7 +86,9 @@ def source_from_direct_url(data: object, base_dir: Path) -> Source | None:
 
 
 def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    """A string field of ``direct_url.json`` as envlock may record it (:func:`redact_text`:
+    a person can write anything there)."""
+    return redact_text(value) if isinstance(value, str) else None
 
 
 def _archive_hash(info: dict[str, Any]) -> str | None:
@@ -94,13 +96,15 @@ def _archive_hash(info: dict[str, Any]) -> str | None:
     if isinstance(hashes, dict):
         for algo in ("sha256", "sha384", "sha512", "sha1", "md5"):
             if isinstance(hashes.get(algo), str):
-                return f"{algo}={hashes[algo]}"
-    legacy = info.get("hash")
-    return legacy if isinstance(legacy, str) and "=" in legacy else None
+                return f"{algo}={_str(hashes[algo])}"
+    legacy = _str(info.get("hash"))
+    return legacy if legacy is not None and "=" in legacy else None
 
 
 def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str]) -> Package:
     installer = dist.get("installer")
+    if installer is not None:
+        installer = redact_text(installer)
     source: Source | None = None
     if "direct_url" in dist:
         source = source_from_direct_url(dist["direct_url"], base_dir)
@@ -109,8 +113,8 @@ def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str])
     elif dist.get("kind") == "dist-info" and installer in _PEP610_INSTALLERS:
         source = Source(kind="index")
     return Package(
-        name=_probe.canonical_name(dist["name"]),
-        version=dist["version"],
+        name=redact_text(_probe.canonical_name(dist["name"])),
+        version=redact_text(dist["version"]),
         installer=installer,
         requested=dist.get("requested"),
         source=source,

@@ -6,7 +6,8 @@ what that answer was computed from:
 
 * its *inputs*: envlock's version, the interpreter running it, the arguments, the working
   directory, every environment variable but a few that only name a terminal session, whether
-  stdout and stderr are terminals, the machine (``uname``, the boot id, the CPUs it may use);
+  stdout and stderr are terminals, the machine (``uname``, the boot id, the CPUs it may use),
+  kept as one SHA-256 digest (so no variable's value is written to the cache);
 * its *files*, as the run itself touched them: every file it opened and every folder it
   listed (recorded by an audit hook: the lockfile, ``pyproject.toml``, conda's records and
   history, envlock's own modules, the metadata folder of each distribution, the folders on
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
     Sig = tuple[int, ...] | None
 
-FORMAT = 1
+FORMAT = 2  # 2: the inputs kept as a digest
 MARGIN_NS = 2_000_000_000
 MAX_ENTRIES = 64
 FULL, SEEN = 2, 1  # a file read or folder listed: all of its status; a path looked at: identity
@@ -97,9 +98,21 @@ def _inputs(argv: list[str]) -> str:
     ttys = tuple(bool(getattr(s, "isatty", None) and s.isatty()) for s in (sys.stdout, sys.stderr))
     cpus = tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else None
     where = (uname, boot, os.cpu_count(), cpus)
-    return repr(
-        (FORMAT, __version__, sys.executable, sys.version, os.getcwd(), argv, env, ttys, where)
-    )
+    inputs = (FORMAT, __version__, sys.executable, sys.version, os.getcwd(), argv, env, ttys, where)
+    return _sha256(repr(inputs).encode("utf-8", "surrogateescape"))
+
+
+def _sha256(data: bytes) -> str:
+    """SHA-256 of ``data`` in hex. The memo keeps this digest of its inputs, never the inputs
+    (a token in an environment variable must not land in a cache file). From the interpreter's
+    own module where there is one: hashlib loads OpenSSL, which costs milliseconds."""
+    for name in ("_sha2", "_sha256", "hashlib"):  # 3.12+, 3.9-3.11, a build without either
+        try:
+            module: Any = __import__(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    raise ImportError("no SHA-256 implementation")  # (hashlib always has one)
 
 
 def open_memo(argv: list[str]) -> Memo | None:

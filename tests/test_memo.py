@@ -379,3 +379,20 @@ def test_inputs_ignore_what_names_a_session_or_a_git_hook_run(
     assert stamp._inputs(["verify"]) == before
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert stamp._inputs(["verify"]) != before
+
+
+def test_the_memo_keeps_no_variable_value(memo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "ghp_Zq0123456789abcdefMemoSecret"
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    monkeypatch.setenv("PIP_INDEX_URL", f"https://u:{secret}x@pypi.example.com/simple")
+    settle()
+    memo = _memo(memo_root)
+    memo.start()
+    memo.finish(0)
+    assert _kept(memo)
+    files = [p for p in memo_root.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
+    monkeypatch.setenv("GITHUB_TOKEN", secret + "2")  # a changed value is still seen
+    assert _memo(memo_root).inputs != memo.inputs

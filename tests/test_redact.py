@@ -8,6 +8,7 @@ import pytest
 from envlock.redact import (
     display_path,
     home_to_tilde,
+    redact_strings,
     redact_text,
     redact_url,
     secret_parameter,
@@ -175,6 +176,12 @@ def test_redaction_is_linear_on_hostile_text() -> None:
         "x://" * 100_000,
         "/t/" * 200_000,
         "a" * 40 + "://" + "@" * 300_000,
+        "a:" * 200_000 + "@",
+        " u:" + "p" * 300_000 + "@",
+        "/home/" * 100_000,
+        "C:\\Users\\" * 100_000,
+        "?token=" + "=" * 300_000,
+        "&a=" * 100_000,
     ]
     for text in hostile:
         start = time.perf_counter()
@@ -187,6 +194,77 @@ def test_home_is_replaced_only_as_a_whole_path_component() -> None:
     home = os.path.expanduser("~")
     assert home_to_tilde(f"{home}/a") == "~/a"
     assert home_to_tilde(f"{home}x/a") == f"{home}x/a"
+    assert home_to_tilde(f"file://{home}/a") == "file://~/a"
+    assert home_to_tilde(f"--dump={home}/a") == "--dump=~/a"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/home/alice/proj", "~alice/proj"),
+        ("/Users/carol/src/pkg", "~carol/src/pkg"),
+        ("C:\\Users\\bob\\chan", "~bob\\chan"),
+        ("c:/users/bob/proj", "~bob/proj"),
+        ("file:///C:/Users/bob/repos/r", "file://~bob/repos/r"),
+        ("git+file:///home/alice/gitrepo", "git+file://~alice/gitrepo"),
+        ("--xla_dump_to=/home/alice/dump", "--xla_dump_to=~alice/dump"),
+        ("from /home/alice/x and /home/bob/y", "from ~alice/x and ~bob/y"),
+        # not where a path starts, or not a home: kept
+        ("/gpfs/home/dave/x", "/gpfs/home/dave/x"),
+        ("~/../home/x", "~/../home/x"),
+        ("/homes/x", "/homes/x"),
+        ("/home/", "/home/"),
+    ],
+)
+def test_other_users_homes_are_written_from_their_tilde(
+    text: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/nonexistent/me")
+    assert home_to_tilde(text) == expected
+    assert redact_text(text) == expected
+
+
+def test_root_is_a_home_unless_it_is_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/nonexistent/me")
+    assert home_to_tilde("/root/secret-proj") == "~root/secret-proj"
+    assert home_to_tilde("/rootfs/a:/root") == "/rootfs/a:~root"
+    monkeypatch.setenv("HOME", "/root")
+    assert home_to_tilde("/root/secret-proj") == "~/secret-proj"
+    monkeypatch.setenv("HOME", "/gpfs/home/dave")
+    assert home_to_tilde("/gpfs/home/dave/proj") == "~/proj"
+    monkeypatch.setenv("HOME", "/")
+    assert home_to_tilde("/root/x") == "~root/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("deploy:pw123@github.com:o/r.git", "github.com:o/r.git"),
+        ("git+deploy:pw123@github.com:o/r.git", "git+github.com:o/r.git"),
+        ("//u:pw123@host/x.whl", "//host/x.whl"),
+        ("invalid address 'u:pw123@127.0.0.1:1'", "invalid address '127.0.0.1:1'"),
+        ("echoed '1/?token=abc123'.", "echoed '1/?token=***'."),
+        (" https://bob:pw123@host/x", " https://host/x"),
+        # no secret
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("${USER}:${PASS}@host:o/r", "${USER}:${PASS}@host:o/r"),
+        ("?keyword=value", "?keyword=value"),
+        ("a:b @ c", "a:b @ c"),
+    ],
+)
+def test_user_info_and_secret_pairs_outside_a_url(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+def test_redact_url_with_leading_space() -> None:
+    assert redact_url(" https://bob:pw@host/x") == " https://host/x"
+
+
+def test_redact_strings_cleans_keys_too() -> None:
+    data = {"packages": {"https://u:pw@h/x": {"url": "deploy:pw@github.com:o/r"}}, "n": 1}
+    assert redact_strings(data) == {"packages": {"https://h/x": {"url": "github.com:o/r"}}, "n": 1}
+    clean = {"packages": {"numpy": {"version": "1.26.4"}}}
+    assert redact_strings(clean) is clean
 
 
 def test_display_path_is_relative_inside_cwd(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
