@@ -20,7 +20,7 @@ from envlock.variables import VARIABLES
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
     from typing import Union
 
     from envlock.conda import CondaPrefix
@@ -40,6 +40,7 @@ def capture(
     target: _target.Target | None = None,
     runtime: bool | Collection[str] = True,
     variables: tuple[str, ...] = (),
+    announce: Callable[[str], None] | None = None,
 ) -> Environment:
     """Snapshot an environment: the active one by default (see :func:`envlock.target.resolve`).
 
@@ -47,6 +48,7 @@ def capture(
     ``runtime=False`` skips the child processes that import numpy and ask the CUDA
     libraries: the BLAS section then holds static hints only, and CUDA is not recorded.
     ``runtime`` may also name the probes to run (``{"blas"}``, ``{"cuda"}``).
+    ``announce`` is called with a line saying so before a child process imports numpy.
     """
     if target is None:
         target = _target.resolve(python=python, prefix=prefix)
@@ -66,7 +68,7 @@ def capture(
         probes = RUNTIME_PROBES if runtime else frozenset()
     else:
         probes = frozenset(runtime)
-    return _with_native(env, target, payload.get("prefix"), conda_side, probes)
+    return _with_native(env, target, payload.get("prefix"), conda_side, probes, announce)
 
 
 RUNTIME_PROBES = frozenset({"blas", "cuda"})
@@ -79,6 +81,7 @@ def _with_native(
     prefix: str | None,
     conda_side: CondaPrefix | None,
     probes: frozenset[str],
+    announce: Callable[[str], None] | None,
 ) -> Environment:
     from envlock import blas_static, nativesnap
 
@@ -98,6 +101,8 @@ def _with_native(
     from envlock import runtime as _runtime
 
     python = target.python or Path(sys.executable)
+    if run_blas and announce is not None:
+        announce("importing numpy (and scipy) in a child process to see which BLAS loads")
     blas, cuda, notes = _runtime.probe(
         python, prefix or sys.prefix, blas=run_blas, cuda="cuda" in probes
     )
@@ -170,7 +175,9 @@ def needs_runtime(lock: Lockfile) -> frozenset[str]:
 
 
 def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
-    """The lockfile environment to check ``live`` against."""
+    """The lockfile environment to check ``live`` against: ``name``; else the only one; else
+    the one for this platform (when several are, the one named after it, as ``envlock
+    capture`` names it by default)."""
     names = sorted(lock.environments)
     if name is not None:
         if name not in lock.environments:
@@ -184,6 +191,8 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
     matching = [n for n in names if subdir and lock.environments[n].platform.subdir == subdir]
     if len(matching) == 1:
         return matching[0]
+    if subdir in matching:
+        return subdir
     raise UsageError(
         f"the lockfile has several environments ({', '.join(names)}) and "
         f"{'several' if matching else 'none'} match this platform ({subdir or 'unknown'}); "

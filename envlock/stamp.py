@@ -307,6 +307,12 @@ class child:
             self.memo.children -= 1
 
 
+def unkept(stream: TextIO) -> TextIO:
+    """``stream`` without the memo's copy: for a line that a repeated result must not repeat
+    (one that says what the run is doing now)."""
+    return stream._stream if isinstance(stream, _Tee) else stream
+
+
 class _Tee:
     """A text stream that also keeps what is written to it, in order with the other."""
 

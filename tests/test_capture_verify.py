@@ -148,6 +148,11 @@ def test_capture_records_what_pip_wrote(locked: Path, sources: dict[str, object]
     assert set(env["variables"]["unset"]) >= {"OMP_NUM_THREADS", "MKL_CBWR"}
 
 
+def test_no_word_of_numpy_where_there_is_none(venv: Path, tmp_path: Path) -> None:
+    done = envlock("capture", "--python", str(venv), str(tmp_path / "e.yaml"), env=_env())
+    assert done.returncode == 0 and "importing numpy" not in done.stderr, done.stderr
+
+
 def test_dependency_not_requested(tmp_path: Path, wheelhouse: Path) -> None:
     python = make_venv(tmp_path / "v")
     pip_install(python, "--find-links", str(wheelhouse), "beta==1.0")
@@ -421,6 +426,17 @@ def test_named_environments(venv: Path, work: Path, tmp_path: Path, wheelhouse: 
         "verify", "--python", str(other), "--env", "nope", str(path), cwd=work, env=_env()
     )
     assert done.returncode == 2 and "no environment 'nope'" in done.stderr
+    # ... unless one of them has the name capture gives by default: the platform's
+    subdir = validate(path)["environments"]["laptop"]["platform"]["subdir"]
+    done = envlock(
+        "capture", "--python", str(other), "--name", subdir, str(path), cwd=work, env=_env()
+    )
+    assert done.returncode == 0
+    for command in ("verify", "diff"):
+        args = (str(path),) if command == "verify" else (str(path), "--no-runtime")
+        done = envlock(command, "--python", str(other), *args, cwd=work, env=_env())
+        assert done.returncode == 0, done.stderr
+        assert f"[{subdir}]" in done.stdout or subdir in done.stdout, done.stdout
 
 
 def test_secrets_and_home_never_reach_the_lockfile(tmp_path: Path, wheelhouse: Path) -> None:

@@ -61,12 +61,18 @@ def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | No
     return Path(DEFAULT_LOCKFILE)
 
 
-def say(args: argparse.Namespace, message: str) -> None:
-    """A progress or status line on stderr, unless ``-q``; one line, whatever it names."""
+def say(args: argparse.Namespace, message: str, now: bool = False) -> None:
+    """A progress or status line on stderr, unless ``-q``; one line, whatever it names.
+    ``now``: it says what this run is doing, so a repeated result does not repeat it."""
     if not getattr(args, "quiet", False):
         from envlock.escape import printable
 
-        print(f"envlock: {printable(message)}", file=sys.stderr)
+        stream = sys.stderr
+        if now:
+            from envlock import stamp
+
+            stream = stamp.unkept(stream)
+        print(f"envlock: {printable(message)}", file=stream)
 
 
 def warn(message: str) -> None:

@@ -60,13 +60,12 @@ def run(args: argparse.Namespace) -> int:
 def _capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environment:
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
-    if not args.no_runtime and where.method != "static":
-        say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
     return api.capture(
         target=where,
         base_dir=path.absolute().parent,
         runtime=not args.no_runtime,
         variables=policy.variables,
+        announce=lambda line: say(args, line, now=True),
     )
 
 

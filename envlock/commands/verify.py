@@ -90,13 +90,12 @@ def run(args: argparse.Namespace) -> int:
     say(args, where.describe())
     static = args.no_runtime or where.method == "static"
     runtime = frozenset() if static else api.needs_runtime(lock)
-    if "blas" in runtime:
-        say(args, "importing numpy (and scipy) in a child process to see which BLAS loads")
     live = api.capture(
         target=where,
         base_dir=path.absolute().parent,
         runtime=runtime,
         variables=policy.variables,
+        announce=lambda line: say(args, line, now=True),
     )
     for message in live.warnings:
         warn(message)
