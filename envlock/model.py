@@ -365,7 +365,7 @@ class Lockfile:
         if version > FORMAT_VERSION:
             raise LockfileError(
                 f"lockfile format version {version} is newer than this envlock reads "
-                f"({FORMAT_VERSION}); upgrade envlock: pip install -U envlock"
+                f"({FORMAT_VERSION}); upgrade envlock to read it"
             )
         if version < 1:
             raise LockfileError(f"version: {version} is not a valid lockfile format version")

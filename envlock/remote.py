@@ -25,7 +25,8 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Any
 
-INSTALL_HINT = "pip install 'envlock[dask]'"
+# distributed itself, not envlock's "dask" extra: "envlock" on PyPI is another project.
+INSTALL_HINT = "pip install distributed"
 DEFAULT_TIMEOUT_S = 60.0
 
 # Evaluated on the member, with the globals below: the probe's source is compiled there.

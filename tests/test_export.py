@@ -386,7 +386,9 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     build_wheel(root / "wheels", "beta", "2.0")
     build_wheel(tmp_path / "elsewhere", "delta", "4.0")
     make_project(root / "editme", "editme", "0.1")
-    make_project(root / "plain", "plain", "0.2")
+    plain = make_project(root / "plainsrc", "plain", "0.2")  # a directory named otherwise
+    with open(plain / "pyproject.toml", "a", encoding="utf-8") as pyproject:
+        pyproject.write('[project]\nname = "plain"\nversion = "0.2"\n')
     repo = make_project(tmp_path / "repo", "fromgit", "0.3")
     commit = make_git_repo(repo)
     a = make_venv(tmp_path / "a")
@@ -394,7 +396,7 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     pip_install(a, str(root / "wheels" / "beta-2.0-py3-none-any.whl"))
     pip_install(a, str(tmp_path / "elsewhere" / "delta-4.0-py3-none-any.whl"))
     pip_install(a, "-e", str(root / "editme"))
-    pip_install(a, str(root / "plain"))
+    pip_install(a, str(plain))
     pip_install(a, git_requirement("fromgit", repo, commit))
     done = envlock("capture", "--python", str(a), "envlock.yaml", cwd=root, env=host_env())
     assert done.returncode == 0, done.stderr
@@ -404,7 +406,7 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = (root / "requirements.txt").read_text(encoding="utf-8")
     lines = _requirement_lines(text)
-    assert "alpha==1.0" in lines and "-e ./editme" in lines and "./plain" in lines
+    assert "alpha==1.0" in lines and "-e ./editme" in lines and "./plainsrc" in lines
     assert any(line.startswith("./wheels/beta-2.0-py3-none-any.whl  # sha256=") for line in lines)
     assert any(line.startswith("delta @ file://") and "#sha256=" in line for line in lines)
     assert f"fromgit @ git+{repo.resolve().as_uri()}@{commit}" in lines
@@ -414,6 +416,15 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
         for line in text.splitlines()
     ]
     (root / "requirements.txt").write_text("\n".join(pip_lines) + "\n", encoding="utf-8")
+    # the export round-trips: the environment it came from matches it, nothing noted
+    against = envlock(
+        "verify", "--python", str(a), "--against", "requirements.txt", "--format", "json",
+        cwd=root, env=host_env(),
+    )  # fmt: skip
+    report = json.loads(against.stdout)
+    assert against.returncode == 0, report["findings"]
+    assert not [f for f in report["findings"] if f["severity"] in ("error", "warning")]
+    assert "plainsrc" not in against.stderr, against.stderr  # named by its pyproject.toml
     b = make_venv(tmp_path / "b")
     pip = [sys.executable, "-m", "pip", "--python", str(b), "install", "--no-index",
            "--no-build-isolation", "--no-cache-dir", "--find-links", str(wheelhouse),

@@ -288,7 +288,7 @@ def test_explicit_platform_choice(tmp_path: Path) -> None:
     noarch = "@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/noarch/a-1-0.conda\n"
     assert parse(explicit, noarch, tmp_path, platform="osx-arm64").platform == "osx-arm64"
     message = refused(explicit, noarch, tmp_path, environment="default")
-    assert "--environment is for pixi.lock" in message
+    assert "--against-env is for pixi.lock" in message
 
 
 # ---------------------------------------------------------------------------------------------

@@ -899,3 +899,28 @@ def test_requirements_windows_drive_path_is_not_a_url(tmp_path: Path) -> None:
 def test_requirements_has_no_named_environments(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no named environments"):
         requirements.parse("a==1", base_dir=tmp_path, environment="default")
+
+
+def test_requirements_directory_named_by_its_pyproject(tmp_path: Path) -> None:
+    """A bare local directory (as ``envlock export`` writes a directory install, and pip
+    needs it) is the project its pyproject.toml names; without a static name, a guess."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "pyproject.toml").write_text(
+        '[project]\nname = "My_Tool"\nversion = "1.0"\n', encoding="utf-8"
+    )
+    (tmp_path / "dynamic").mkdir()
+    (tmp_path / "dynamic" / "pyproject.toml").write_text(
+        '[project]\ndynamic = ["name"]\n', encoding="utf-8"
+    )
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "pyproject.toml").write_text("[project\n", encoding="utf-8")
+    result = requirements.parse("./repo\n-e ./dynamic\n./broken\n", base_dir=tmp_path)
+    assert result.pip == (
+        PipWant(name="my-tool", source=Source(kind="directory", path="repo")),
+        PipWant(
+            name="dynamic",
+            source=Source(kind="directory", path="dynamic", editable=True),
+            optional=True,
+        ),
+        PipWant(name="broken", source=Source(kind="directory", path="broken"), optional=True),
+    )

@@ -345,7 +345,7 @@ def test_environments_are_chosen_by_name(corpus: Path) -> None:
         read(corpus, name, environment="nope", platform="linux-64")
     assert str(e.value) == (
         "no environment 'nope' in this pixi.lock; the file has: default, publish, test-gcp, "
-        "test-local (choose one with --environment)"
+        "test-local (choose one with --against-env)"
     )
 
 
@@ -404,7 +404,7 @@ def test_no_default_environment(tmp_path: Path) -> None:
     text = V6.replace("  default:", "  dev:")
     with pytest.raises(UsageError) as e:
         parse(text, tmp_path)
-    assert 'no "default" environment; the file has: dev (choose one with --environment)' in str(
+    assert 'no "default" environment; the file has: dev (choose one with --against-env)' in str(
         e.value
     )
     assert parse(text, tmp_path, environment="dev").environment == "dev"

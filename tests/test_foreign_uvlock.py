@@ -237,7 +237,7 @@ def test_pydantic_ai_workspace(corpus: Path) -> None:
         _corpus_lock(corpus, "pydantic-ai.uv.lock", LINUX, environment="nope")
     assert _one_line_error(exc) == (
         "no workspace member nope; the file has: clai, pydantic-ai, pydantic-ai-examples, "
-        "pydantic-ai-slim, pydantic-evals, pydantic-graph (choose one with --environment)"
+        "pydantic-ai-slim, pydantic-evals, pydantic-graph (choose one with --against-env)"
     )
     with pytest.raises(UsageError) as exc:
         _corpus_lock(corpus, "pydantic-ai.uv.lock", LINUX, groups=("docs",))
@@ -780,7 +780,7 @@ def test_usage_errors(tmp_path: Path) -> None:
         _hand(tmp_path, environment="ghost")
     assert _one_line_error(exc) == (
         "no workspace member ghost; the file has: app, helper, tools "
-        "(choose one with --environment)"
+        "(choose one with --against-env)"
     )
 
 

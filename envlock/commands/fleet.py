@@ -23,7 +23,7 @@ def add_options(p: argparse.ArgumentParser, what: str) -> None:
     group.add_argument(
         "--dask",
         metavar="ADDRESS",
-        help=f"{what} through the Dask scheduler at ADDRESS (needs envlock[dask])",
+        help=f"{what} through the Dask scheduler at ADDRESS (needs distributed)",
     )
     group.add_argument(
         "--dask-timeout",

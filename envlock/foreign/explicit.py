@@ -82,11 +82,11 @@ def _once(seen: dict[str, int], name: str, number: int) -> None:
 
 
 def no_environments(environment: str | None) -> None:
-    """Conda environment files describe one environment: ``--environment`` does not apply."""
+    """Conda environment files describe one environment: ``--against-env`` does not apply."""
     if environment is not None:
         raise UsageError(
             f"this file describes one environment; there is no environment {environment!r} "
-            "to choose (--environment is for pixi.lock)"
+            "to choose (--against-env is for pixi.lock and uv.lock)"
         )
 
 

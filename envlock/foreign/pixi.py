@@ -163,11 +163,11 @@ def _environment(envs: Reader, wanted: str | None) -> str:
     if wanted is None:
         raise UsageError(
             f'this pixi.lock has no "default" environment; the file has: {have} '
-            "(choose one with --environment)"
+            "(choose one with --against-env)"
         )
     raise UsageError(
         f"no environment {wanted!r} in this pixi.lock; the file has: {have} "
-        "(choose one with --environment)"
+        "(choose one with --against-env)"
     )
 
 

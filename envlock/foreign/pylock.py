@@ -47,7 +47,7 @@ def parse(
     """What a ``pylock.toml`` asks for. ``platform`` is not used: a pylock chooses by markers,
     which are evaluated later against the live environment."""
     if environment is not None:
-        raise UsageError("a pylock.toml has no named environments; leave out --environment")
+        raise UsageError("a pylock.toml has no named environments; leave out --against-env")
     try:
         data = common.data(text, "toml")
     except LockfileError as e:

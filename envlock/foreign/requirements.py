@@ -13,8 +13,9 @@ token that starts with ``-`` begins a line's options. Then:
 * ``name @ URL``, bare URLs and local paths become a :class:`~envlock.model.Source`, named by
   ``#egg=``, by the wheel or sdist file name, or by a ``pip freeze`` comment
   (``# Editable install with no version control (name==1.0)``). ``-e`` takes a local
-  directory or a VCS URL, as in pip. Where nothing names a directory or VCS package
-  (``-e .``), the name is guessed from the path's last component (``.``: the file's
+  directory or a VCS URL, as in pip. A local directory that nothing names (``-e .``) is
+  named by the ``[project] name`` of its pyproject.toml. Where nothing names a directory or
+  VCS package, the name is guessed from the path's last component (``.``: the file's
   directory) and the package is *optional*: it is checked only where a package of that name
   is installed. A location nothing names (an archive URL whose file name is not a
   package's: ``https://host/download``) is not checked, with a note: pip installs it.
@@ -27,6 +28,7 @@ token that starts with ``-`` begins a line's options. Then:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 
@@ -92,7 +94,7 @@ def parse(
     """What a pinned requirements file asks for. ``platform`` is not used: a requirements
     file chooses by markers, evaluated later against the live environment."""
     if environment is not None:
-        raise UsageError("a requirements file has no named environments; leave out --environment")
+        raise UsageError("a requirements file has no named environments; leave out --against-env")
     if "\x00" in text:
         raise LockfileError("not a requirements file: it contains NUL bytes")
     reader = _Reader(base_dir)
@@ -337,6 +339,10 @@ def _named(where: str, location: str, source: Source, base_dir: Path) -> PipWant
     if source.kind == "archive":
         name = _file_name(location)
         return None if name is None else PipWant(name=name, source=source)
+    if source.kind == "directory" and source.path is not None:
+        name = _project_name(base_dir / os.path.expanduser(source.path))
+        if name is not None:
+            return PipWant(name=name, source=source)
     name = _guess_name(source, base_dir)
     return None if name is None else PipWant(name=name, source=source, optional=True)
 
@@ -462,6 +468,27 @@ def _file_name(location: str) -> str | None:
     stem = re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar|zip)$", "", filename, flags=re.I)
     name = stem.rpartition("-")[0]
     return canonical_name(name) if _NAME.match(name) else None
+
+
+def _project_name(directory: Path) -> str | None:
+    """The name in the ``[project]`` table of ``directory``'s pyproject.toml (what pip builds
+    there, when the name is static); None where there is none, or it cannot be read."""
+    from envlock.lockfile import parse
+
+    try:
+        with open(directory / "pyproject.toml", "rb") as f:
+            raw = f.read(_MAX_PYPROJECT + 1)
+        if len(raw) > _MAX_PYPROJECT:
+            return None
+        data = parse(raw.decode("utf-8"), "toml", json_only=False)
+    except (OSError, UnicodeDecodeError, LockfileError):
+        return None
+    project = data.get("project") if isinstance(data, dict) else None
+    name = project.get("name") if isinstance(project, dict) else None
+    return canonical_name(name) if isinstance(name, str) and _NAME.match(name) else None
+
+
+_MAX_PYPROJECT = 1 << 20
 
 
 def _guess_name(source: Source, base_dir: Path) -> str | None:

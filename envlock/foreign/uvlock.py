@@ -394,12 +394,12 @@ def _roots(lock: _Lock, environment: str | None) -> tuple[list[int], str | None]
     members = _members(lock)
     if environment is not None:
         if not members:
-            raise UsageError("this uv.lock has no workspace members; leave out --environment")
+            raise UsageError("this uv.lock has no workspace members; leave out --against-env")
         name = canonical_name(environment)
         if name not in members:
             raise UsageError(
                 f"no workspace member {common.excerpt(environment)}; the file has: "
-                f"{', '.join(sorted(members))} (choose one with --environment)"
+                f"{', '.join(sorted(members))} (choose one with --against-env)"
             )
         return [members[name]], name
     at_root = [p.index for p in lock.packages if p.at_root]
