@@ -478,6 +478,48 @@ def test_secrets_and_home_never_reach_the_lockfile(tmp_path: Path, wheelhouse: P
     assert str(home) not in done.stdout + done.stderr
 
 
+def test_other_users_homes_and_secrets_in_any_field(tmp_path: Path, wheelhouse: Path) -> None:
+    """What pip wrote from another user's home, or a person wrote into any field of a
+    dist-info, reaches neither the lockfile nor any output: homes as ``~NAME``."""
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta", "alpha==1.0")
+    site = next((tmp_path / "v" / "lib").glob("python*/site-packages"))
+    urls = {
+        "gamma": {"url": "file:///home/alice/src/gamma", "dir_info": {"editable": True}},
+        "delta": {
+            "url": "git+file:///Users/carol/repos/delta",
+            "vcs_info": {
+                "vcs": "git",
+                "commit_id": "c" * 40,
+                "requested_revision": "https://x:S3cretRev@h.example.com/",
+            },
+            "subdirectory": "/home/alice/sub",
+        },
+    }
+    for name, data in urls.items():
+        (site / f"{name}-1.0.dist-info" / "direct_url.json").write_text(json.dumps(data))
+    (site / "alpha-1.0.dist-info" / "INSTALLER").write_text("https://u:S3cretInst@h.example.com\n")
+    env = _env(HOME=str(tmp_path / "me"), XLA_FLAGS="--xla_dump_to=C:\\Users\\bob\\dump")
+    done = envlock("capture", "--python", str(python), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "envlock.yaml").read_text()
+    assert "path: ~alice/src/gamma" in text and "'git+file://~carol/repos/delta'" in text
+    assert "--xla_dump_to=~bob\\dump" in text
+    (site / "alpha-1.0.dist-info" / "INSTALLER").write_text(
+        "https://u:S3cretTwo@other.example.com\n"
+    )
+    shown = [text, done.stderr]
+    for args in (("verify",), ("verify", "--format", "json"), ("diff", "envlock.yaml")):
+        run = envlock(*args, "--python", str(python), cwd=tmp_path, env=env)
+        shown += [run.stdout, run.stderr]
+    show = envlock("show", cwd=tmp_path, env=env)
+    shown += [show.stdout, show.stderr]
+    assert "other.example.com" in shown[2]  # the drift is reported, without its secret
+    for where in shown:
+        for leak in ("/home/alice", "/Users/carol", "Users\\bob", "S3cret"):
+            assert leak not in where, where
+
+
 def test_broken_metadata_warns_and_continues(tmp_path: Path, wheelhouse: Path) -> None:
     python = make_venv(tmp_path / "v")
     pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta")

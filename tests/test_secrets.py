@@ -247,9 +247,12 @@ def hand_edited(lockfile: Path, s: list[str]) -> str:
     secret_url = f"https://user:{s[0]}@h.example.com/t/{s[1]}/x?token={s[2]}"
     env["packages"]["secretpkg"]["url"] = f"{secret_url}&n=1"
     env["packages"]["vcspkg"]["url"] = f"https://{s[3]}@github.com/org/vcspkg.git"
+    env["packages"]["vcspkg"]["requested_revision"] = f"deploy:{s[6]}@github.com:org/vcspkg"
+    env["packages"][f"https://user:{s[7]}@h.example.com/x"] = dict(env["packages"]["secretpkg"])
     env["variables"]["set"]["XLA_FLAGS"] = f"--dump={secret_url}&n=2"
     conda = env["conda"]
     conda["channels"].append(f"{secret_url}&n=3")
+    conda["channels"].append(f"//u:{s[8]}@mirror.example.com/conda-forge")
     conda["packages"]["zlib"]["channel"] = f"https://{s[4]}@private.example.com/ml"
     conda["packages"]["zlib"]["spec"] = f"{secret_url}&n=4::zlib"
     conda["packages"]["libsecret"]["channel_url"] = f"https://u:{s[5]}@h.example.com/c"
