@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
     p = sub.add_parser(
         name,
         parents=[common],
-        help="write a lockfile environment as requirements, pylock.toml or a conda spec",
+        help="write a lockfile environment as requirements, pylock.toml, a conda explicit spec "
+        "or environment.yml",
         description="Write one environment of a lockfile in another tool's install format: "
         "a pip requirements file, a PEP 751 pylock.toml (name it pylock.toml), a conda "
         "@EXPLICIT spec or a conda environment.yml. Relative paths stay relative to the "
