@@ -34,6 +34,7 @@ _SECRET_WORDS = frozenset(
         "token",
         "secret",
         "password",
+        "passphrase",
         "passwd",
         "pass",
         "pwd",
@@ -49,6 +50,7 @@ _SECRET_WORDS = frozenset(
         "auth",
         "authorization",
         "jwt",
+        "session",
     }
 )
 _SECRET_SUFFIXES = ("token", "secret", "password", "passwd", "signature")

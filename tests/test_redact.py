@@ -140,6 +140,10 @@ def test_a_query_with_an_at_sign_is_still_a_query() -> None:
         ("v", False),
         ("sha256", False),
         ("subdirectory", False),
+        ("passphrase", True),
+        ("session_id", True),
+        ("X-Session", True),
+        ("version", False),
     ],
 )
 def test_secret_parameter_names(name: str, secret: bool) -> None:
