@@ -61,10 +61,16 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
     :class:`LockfileError` naming the file otherwise."""
     where = display_path(path)
     try:
-        with open(path, "rb") as f:
+        # Non-blocking, so that opening a FIFO (or a link to one) returns at once, to be refused.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise LockfileError(f"{where}: not a regular file")
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise LockfileError(f"{where}: {missing}") from None
+    except IsADirectoryError:
+        raise LockfileError(f"{where}: not a regular file") from None
     except OSError as e:
         raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
     if len(raw) > MAX_BYTES:
@@ -79,6 +85,8 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
 MAX_DEPTH = 64  # nested mappings and lists, in YAML and TOML
 MAX_FLOW_DEPTH = MAX_DEPTH
 MAX_NODES = 1_000_000  # values (mappings, lists, scalars, keys): 10 times a 1.6 MB pixi.lock
+MAX_STRING = 65_536  # characters in one value or key: 8 times the longest URL browsers take
+MAX_INT = 2**63  # what a lockfile's integers may reach (and a message may print)
 
 
 def parse(text: str, fmt: str, *, json_only: bool = True) -> Any:
@@ -137,6 +145,8 @@ def _parse_yaml(text: str) -> Any:
         raise LockfileError(f"not valid YAML{at}: {problem}") from None
     except RecursionError:
         raise LockfileError("YAML nested too deeply") from None
+    except ValueError:  # an integer of over 4,300 digits (Python's limit on converting one)
+        raise LockfileError("not valid YAML: a number too long to read") from None
 
 
 def _may_have_anchor(text: str) -> bool:
@@ -185,6 +195,10 @@ def _check_events(events: Any) -> None:
             raise LockfileError(_too_many())
 
 
+def _too_long() -> str:
+    return f"a value of more than {MAX_STRING:,} characters: too long for a lockfile"
+
+
 def _too_many() -> str:
     return f"more than {MAX_NODES:,} values: too large for a lockfile"
 
@@ -206,9 +220,17 @@ def _check_shape(data: Any, json_only: bool) -> None:
         if isinstance(value, dict):
             children: Any = value.values()
             nodes += len(value)  # the keys
+            if any(isinstance(k, str) and len(k) > MAX_STRING for k in value):
+                raise LockfileError(_too_long())
         elif isinstance(value, list):
             children = value
-        elif not json_only or value is None or isinstance(value, (str, int)):
+        elif isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise LockfileError(_too_long())
+            continue
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise LockfileError("an integer too large for a lockfile")
+        elif not json_only or value is None or isinstance(value, int):
             continue
         elif not isinstance(value, float):
             raise LockfileError(f"a {type(value).__name__} value is not allowed (quote it)")

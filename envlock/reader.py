@@ -44,14 +44,13 @@ class Reader:
         value = self.data.get(key)
         if value is None:
             return default
-        if kind is str and isinstance(value, float):
-            # YAML reads ``version: 3.10`` as the number 3.1: the string is lost
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # YAML reads ``version: 3.10`` as the number 3.1, ``010`` as 8 and ``1:30`` as 90:
+            # the string is lost
             raise LockfileError(
-                f"{self.where(key)}: a number where a string belongs (YAML reads 3.10 as 3.1): "
-                "quote it"
+                f"{self.where(key)}: a number where a string belongs (YAML reads 3.10 as 3.1, "
+                "010 as 8): quote it"
             )
-        if kind is str and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # ``version: 2``: nothing lost
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise LockfileError(
                 f"{self.where(key)}: expected {_type_name(kind())}, got {_type_name(value)}"

@@ -151,6 +151,15 @@ BAD = {
         "      numpy: {version: 3.10}\n",
         "a number where a string belongs",
     ),
+    "octal-version.yaml": (
+        "version: 1\nenvironments:\n  a:\n    method: probe\n    packages:\n"
+        "      six: {version: 010}\n",
+        "six.version: a number where a string belongs",
+    ),
+    "long-integer.yaml": ("version: 1\nenvironments: {}\nx: " + "9" * 5000 + "\n", "too long"),
+    "huge-hex.yaml": ("version: 1\nenvironments: {}\nx: 0x" + "f" * 20000 + "\n", "too large"),
+    "long-value.yaml": ("version: 1\nenvironments: {}\nx: " + "/t/x" * 20000 + "\n", "65,536"),
+    "long-key.toml": ('version = 1\n"' + "k" * 70000 + '" = 1\n', "65,536"),
     "deep-toml.toml": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML"),
     # PyYAML's C loader crashed (SIGSEGV) on this 60 kB file: compact block nesting
     "deep-block.yaml": ("- " * 30000 + "v\n", "YAML nested more than 64 levels deep"),
@@ -204,6 +213,22 @@ def test_nesting_up_to_the_limit_is_read(yaml_loader: str) -> None:
         data = data[f"k{i}"]
     assert data == "v"
     assert lockfile.parse("a" + ".a" * 62 + " = 1\n", "toml")["a"]["a"]["a"]
+
+
+def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
+    """A FIFO (or a link to one) committed as a lockfile would block a reader for ever."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    link = tmp_path / "envlock.yaml"
+    link.symlink_to(fifo)
+    (tmp_path / "dir.yaml").mkdir()
+    for name in ("fifo.yaml", "envlock.yaml", "dir.yaml"):
+        done = envlock("verify", name, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.strip().endswith(
+            f"envlock: error: {name}: not a regular file"
+        ), done.stderr
+    done = envlock("verify", "--against", "fifo.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "not a regular file" in done.stderr
 
 
 def test_missing_lockfile_says_how_to_create_it(tmp_path: Path) -> None:
