@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from envlock.stamp import Memo
 
+MAX_MESSAGE = 1000  # characters of an error message shown
+
 # Imported when used: an unchanged ``envlock verify`` is replayed before argparse is loaded.
 COMMANDS = ("capture", "verify", "diff", "show", "schema", "doctor", "export")
 
@@ -169,6 +171,8 @@ def _fail(message: str, verbose: int) -> None:
         traceback.print_exc()
     from envlock.escape import printable
 
+    if len(message) > MAX_MESSAGE:  # a key or a list of names from a hostile file
+        message = f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE:,} more characters)"
     print(f"envlock: error: {printable(message)}", file=sys.stderr)
 
 

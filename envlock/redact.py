@@ -231,6 +231,34 @@ def _mask_pair(match: re.Match[str]) -> str:
     return f"{match['name']}={REDACTED}"
 
 
+def mask_assignments(text: str) -> str:
+    """``text`` (a line quoted from a file that may not be what it claims: a link to
+    ``~/.netrc``, an ``.env`` file) with the value after every secret name masked:
+    ``password=x``, ``aws_secret_access_key = x``, ``token: x``, netrc's ``password x``."""
+    out: list[str] = []
+    pending = False  # the next word is a secret name's value
+    for word in re.split(r"(\s+)", text):
+        if not word or word.isspace():
+            out.append(word)
+            continue
+        if word in ("=", ":"):
+            out.append(word)
+            continue
+        if pending:
+            out.append(REDACTED)
+            pending = False
+            continue
+        cut = min((i for i in (word.find("="), word.find(":")) if i > 0), default=-1)
+        name = word if cut < 0 else word[:cut]
+        if secret_parameter(name.lstrip("-")):
+            if cut < 0 or cut == len(word) - 1:
+                pending = True
+            elif "//" not in word[cut:]:  # (a URL's own are redacted with it)
+                word = f"{word[: cut + 1]}{REDACTED}"
+        out.append(word)
+    return "".join(out)
+
+
 def redact_strings(data: Any) -> Any:
     """JSON-like ``data`` (a parsed lockfile) with every string in it, keys too, passed
     through :func:`redact_text`, so that credentials or home paths pasted into a lockfile by

@@ -140,6 +140,16 @@ def test_text_report_and_exit_codes(work: Path, venv: dict[str, object]) -> None
     assert "bad.txt" in done.stderr and "Traceback" not in done.stderr
     done = envlock("verify", "--against", str(work / "absent.txt"), cwd=work, env=_env())
     assert done.returncode == 2 and "absent.txt" in done.stderr
+    # a committed link to a file of secrets: the error quotes the line, never the secret
+    for line in ("aws_secret_access_key = AKIAZqSECRET1", "machine h login me password ZqSECRET2"):
+        secrets = work / "credentials"
+        secrets.write_text(f"{line}\n")
+        link = work / "requirements-link.txt"
+        link.unlink(missing_ok=True)
+        link.symlink_to(secrets)
+        done = envlock("verify", "--python", str(venv["python"]), "--against", str(link),
+                       cwd=work, env=_env())  # fmt: skip
+        assert done.returncode == 2 and "ZqSECRET" not in done.stderr, done.stderr
     done = envlock("verify", "--platform", "linux-64", cwd=work, env=_env())
     assert done.returncode == 2 and "--against" in done.stderr
 

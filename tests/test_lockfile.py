@@ -231,6 +231,18 @@ def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not a regular file" in done.stderr
 
 
+def test_an_error_line_is_bounded(tmp_path: Path) -> None:
+    """50,000 environment names, listed in 'no environment ...; it has: ...', stay one
+    readable line; and the message names the file."""
+    envs = "".join(f"  e{i}: {{method: probe}}\n" for i in range(50_000))
+    (tmp_path / "envlock.yaml").write_text(f"version: 1\nenvironments:\n{envs}")
+    done = envlock("verify", "--env", "nope", "envlock.yaml", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("envlock: error: envlock.yaml: no environment 'nope'"), last[:200]
+    assert len(last) < 1100 and last.endswith("more characters)"), last[-100:]
+
+
 def test_missing_lockfile_says_how_to_create_it(tmp_path: Path) -> None:
     done = envlock("verify", cwd=tmp_path)
     assert done.returncode == 2

@@ -8,6 +8,7 @@ import pytest
 from envlock.redact import (
     display_path,
     home_to_tilde,
+    mask_assignments,
     redact_strings,
     redact_text,
     redact_url,
@@ -274,3 +275,19 @@ def test_redact_strings_cleans_keys_too() -> None:
 def test_display_path_is_relative_inside_cwd(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     assert display_path(tmp_path / "envlock.yaml") == "envlock.yaml"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("aws_secret_access_key = AKIAZQ123", "aws_secret_access_key = ***"),
+        ("export DB_PASSWORD=hunter2", "export DB_PASSWORD=***"),
+        ("machine h login me password ghp_x1", "machine h login me password ***"),
+        ("token: abc", "token: ***"),
+        ("--password=abc", "--password=***"),
+        ("numpy==1.26.4 --hash=sha256:ab", "numpy==1.26.4 --hash=sha256:ab"),
+        ("keyword = value", "keyword = value"),
+    ],
+)
+def test_mask_assignments(text: str, expected: str) -> None:
+    assert mask_assignments(text) == expected

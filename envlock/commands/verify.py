@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
     )
     for message in live.warnings:
         warn(message)
-    result = api.verify(lock, env=args.env, live=live, policy=policy)
+    try:
+        result = api.verify(lock, env=args.env, live=live, policy=policy)
+    except UsageError as e:  # which environment: name the file
+        raise UsageError(f"{display_path(path)}: {e}") from None
     emit(result, display_path(path), args)
     return result.exit_code
 

@@ -150,12 +150,13 @@ def requires_python(value: str | None) -> str | None:
 
 def excerpt(text: str, limit: int = 80) -> str:
     """At most ``limit`` characters of untrusted ``text`` for a one-line message: URL
-    credentials and secret query values removed first (so a cut never leaves half a
-    secret), then control characters shown as ``?``."""
-    from envlock.redact import redact_text
+    credentials, secret query values and the values of secret names (``password=x``: the
+    file may be a link to another) removed first (so a cut never leaves half a secret), then
+    control characters shown as ``?``."""
+    from envlock.redact import mask_assignments, redact_text
 
     text = " ".join(redact_url(t) if "://" in t else t for t in text.split(" "))
-    text = redact_text(text)
+    text = mask_assignments(redact_text(text))
     return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
