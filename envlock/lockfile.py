@@ -86,7 +86,8 @@ MAX_DEPTH = 64  # nested mappings and lists, in YAML and TOML
 MAX_FLOW_DEPTH = MAX_DEPTH
 MAX_NODES = 1_000_000  # values (mappings, lists, scalars, keys): 10 times a 1.6 MB pixi.lock
 MAX_STRING = 65_536  # characters in one value or key: 8 times the longest URL browsers take
-MAX_INT = 2**63  # what a lockfile's integers may reach (and a message may print)
+MAX_INT = 2**63  # what envlock's own lockfile's integers may reach
+MAX_INT_BITS = 8192  # what another tool's lockfile's may: 2,467 digits (Python prints 4,300)
 
 
 def parse(text: str, fmt: str, *, json_only: bool = True) -> Any:
@@ -195,6 +196,12 @@ def _check_events(events: Any) -> None:
             raise LockfileError(_too_many())
 
 
+def _too_large(value: int, json_only: bool) -> bool:
+    """Over 2**63 in envlock's own lockfiles; in others (a pixi.lock's all-digit hash is an
+    integer to YAML) over 8,192 bits, whose text would be too long to print."""
+    return abs(value) > MAX_INT if json_only else value.bit_length() > MAX_INT_BITS
+
+
 def _too_long() -> str:
     return f"a value of more than {MAX_STRING:,} characters: too long for a lockfile"
 
@@ -228,7 +235,9 @@ def _check_shape(data: Any, json_only: bool) -> None:
             if len(value) > MAX_STRING:
                 raise LockfileError(_too_long())
             continue
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        elif (
+            isinstance(value, int) and not isinstance(value, bool) and _too_large(value, json_only)
+        ):
             raise LockfileError("an integer too large for a lockfile")
         elif not json_only or value is None or isinstance(value, int):
             continue
