@@ -103,11 +103,8 @@ def _text(where: str, value: str | None, token: bool = True) -> None:
     """``value`` printable, one line; with ``token``, no white space either. Never an option."""
     if value is None:
         return
-    if (
-        not value.isprintable()
-        or value.startswith("-")
-        or (token and value != "".join(value.split()))
-    ):
+    # (isprintable is false for every white space but " ")
+    if not value.isprintable() or value.startswith("-") or (token and " " in value):
         raise LockfileError(
             f"{where}: {_shown(value)} holds a line break, white space, a character that "
             "is not printable, or a leading '-'; not exported"

@@ -69,7 +69,7 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise LockfileError(f"{where}: {missing}") from None
-    except IsADirectoryError:
+    except IsADirectoryError:  # (from open(fd): io refuses a directory before fstat could)
         raise LockfileError(f"{where}: not a regular file") from None
     except OSError as e:
         raise LockfileError(f"{where}: cannot read: {e.strerror}") from None

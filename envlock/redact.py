@@ -101,7 +101,6 @@ _OTHER_HOME = re.compile(
     r"(?P<user>[^/\\\s\"'`<>|:;,*?]+)|(?P<root>/root" + _PATH_END + "))",
     re.MULTILINE,
 )
-_homes: tuple[str, re.Pattern[str] | None] | None = None
 
 
 def is_placeholder(text: str) -> bool:
@@ -279,27 +278,15 @@ def redact_strings(data: Any) -> Any:
 def home_to_tilde(text: str) -> str:
     """``text`` with this user's home directory as ``~`` and another user's as ``~name``,
     wherever a path starts (not ``/gpfs/home/name``: that is someone's guess)."""
-    home, own = _home_pattern()
-    if own is not None and home in text.replace("\\", "/"):
-        text = own.sub("~", text)
+    home = os.path.expanduser("~").replace("\\", "/").rstrip("/")
+    if len(home) >= 2 and home in text.replace("\\", "/"):
+        # either separator, as a whole path (re caches the compiled pattern)
+        body = r"[\\/]".join(re.escape(part) for part in home.split("/"))
+        flags = re.IGNORECASE if os.name == "nt" else 0
+        text = re.sub(_PATH_START + body + _PATH_END, "~", text, flags=flags | re.MULTILINE)
     if "/" in text or "\\" in text:
         text = _OTHER_HOME.sub(_other_home, text)
     return text
-
-
-def _home_pattern() -> tuple[str, re.Pattern[str] | None]:
-    """This user's home directory (with ``/`` separators) and a pattern matching it, either
-    separator, as a whole path; made once per home directory."""
-    global _homes
-    home = os.path.expanduser("~").replace("\\", "/").rstrip("/")
-    if _homes is None or _homes[0] != home:
-        pattern = None
-        if len(home) >= 2:
-            body = r"[\\/]".join(re.escape(part) for part in home.split("/"))
-            flags = re.IGNORECASE if os.name == "nt" else 0
-            pattern = re.compile(_PATH_START + body + _PATH_END, flags | re.MULTILINE)
-        _homes = (home, pattern)
-    return _homes
 
 
 def _other_home(match: re.Match[str]) -> str:

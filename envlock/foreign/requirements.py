@@ -470,6 +470,9 @@ def _file_name(location: str) -> str | None:
     return canonical_name(name) if _NAME.match(name) else None
 
 
+_MAX_PYPROJECT = 1 << 20
+
+
 def _project_name(directory: Path) -> str | None:
     """The name in the ``[project]`` table of ``directory``'s pyproject.toml (what pip builds
     there, when the name is static); None where there is none, or it cannot be read."""
@@ -486,9 +489,6 @@ def _project_name(directory: Path) -> str | None:
     project = data.get("project") if isinstance(data, dict) else None
     name = project.get("name") if isinstance(project, dict) else None
     return canonical_name(name) if isinstance(name, str) and _NAME.match(name) else None
-
-
-_MAX_PYPROJECT = 1 << 20
 
 
 def _guess_name(source: Source, base_dir: Path) -> str | None:
