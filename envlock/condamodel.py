@@ -7,13 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from envlock.errors import LockfileError
-from envlock.reader import Reader, compact
+from envlock.reader import Strict, compact
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
     from typing import Any
 
 HAZARD_KINDS = ("pip-over-conda", "missing-dist-info")
+MANAGERS = ("conda", "mamba", "micromamba", "pixi")
+CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")
+_PACKAGE_KEYS = frozenset(
+    {"version", "build", "build_number", "channel", "channel_url", "subdir", "md5", "sha256"}
+    | {"requested", "spec", "archive"}
+)
+_SECTION_KEYS = frozenset(
+    {"manager", "method", "channels", "channel_priority", "virtual_packages", "overrides"}
+    | {"hazards", "packages"}
+)
 
 
 @dataclass(frozen=True)
@@ -52,21 +62,26 @@ class CondaPackage:
 
     @classmethod
     def from_dict(cls, name: str, data: object, path: str) -> CondaPackage:
-        r = Reader(data, path)
+        r = Strict(data, path, _PACKAGE_KEYS)
         channel = r.get("channel", str)
+        build_number = r.get("build_number", int)
+        if build_number is not None and build_number < 0:
+            raise LockfileError(f"{r.where('build_number')}: negative")
         return cls(
             name=name,
-            version=r.require("version", str),
+            version=r.nonempty("version"),
             build=r.require("build", str),
-            build_number=r.get("build_number", int),
+            build_number=build_number,
             channel=channel,
             channel_url=r.get("channel_url", str) or (channel if _is_url(channel) else None),
             subdir=r.get("subdir", str),
-            md5=r.get("md5", str),
-            sha256=r.get("sha256", str),
+            md5=r.matching("md5", "[0-9a-f]{32}", "an MD5 digest (32 lowercase hex digits)"),
+            sha256=r.matching(
+                "sha256", "[0-9a-f]{64}", "a SHA-256 digest (64 lowercase hex digits)"
+            ),
             requested=r.get("requested", bool),
             spec=r.get("spec", str),
-            archive=_archive(r),
+            archive=r.choice("archive", ARCHIVES),
         )
 
     def install_spec(self) -> str:
@@ -74,13 +89,6 @@ class CondaPackage:
 
 
 ARCHIVES = (".conda", ".tar.bz2")
-
-
-def _archive(r: Reader) -> str | None:
-    value = r.get("archive", str)
-    if value is not None and value not in ARCHIVES:
-        raise LockfileError(f"{r.where('archive')}: must be one of {', '.join(ARCHIVES)}")
-    return value
 
 
 def _is_url(value: str | None) -> bool:
@@ -141,34 +149,29 @@ class CondaSection:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> CondaSection:
-        r = Reader(data, path)
+        r = Strict(data, path, _SECTION_KEYS)
+        method = r.require("method", str)
         packages_r = r.child("packages")
+        if packages_r is None:
+            raise LockfileError(f"{r.where('packages')}: required")
         packages = []
-        if packages_r is not None:
-            for name in sorted(packages_r.data, key=str):
-                where = packages_r.where(str(name))
-                packages.append(CondaPackage.from_dict(str(name), packages_r.data[name], where))
+        for name in sorted(packages_r.data, key=str):
+            where = packages_r.where(str(name))
+            packages.append(CondaPackage.from_dict(str(name), packages_r.data[name], where))
         hazards = []
         for i, item in enumerate(r.get("hazards", list) or []):
-            h = Reader(item, f"{r.where('hazards')}[{i}]")
-            kind = h.require("kind", str)
-            if kind not in HAZARD_KINDS:
-                raise LockfileError(f"{h.where('kind')}: must be one of {', '.join(HAZARD_KINDS)}")
+            h = Strict(item, f"{r.where('hazards')}[{i}]", frozenset({"kind", "subject", "detail"}))
+            kind = h.choice("kind", HAZARD_KINDS)
+            if kind is None:
+                raise LockfileError(f"{h.where('kind')}: required")
             hazards.append(Hazard(kind, h.require("subject", str), h.require("detail", str)))
         return cls(
             packages=tuple(packages),
             channels=r.strings("channels") or (),
-            channel_priority=r.get("channel_priority", str),
-            manager=r.get("manager", str),
-            virtual_packages=_string_map(r, "virtual_packages"),
-            overrides=_string_map(r, "overrides"),
+            channel_priority=r.choice("channel_priority", CHANNEL_PRIORITIES),
+            manager=r.choice("manager", MANAGERS),
+            virtual_packages=r.string_map("virtual_packages"),
+            overrides=r.string_map("overrides"),
             hazards=tuple(hazards),
-            method=r.require("method", str),
+            method=method,
         )
-
-
-def _string_map(r: Reader, key: str) -> dict[str, str]:
-    child = r.child(key)
-    if child is None:
-        return {}
-    return {str(k): child.require(str(k), str) for k in child.data}

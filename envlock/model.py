@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from envlock.errors import LockfileError
 from envlock.nativemodel import BlasSection, CudaSection
-from envlock.reader import Reader, compact
+from envlock.reader import Strict, compact, full_match
 from envlock.redact import redact_strings
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -27,6 +27,28 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 SOURCE_KINDS = ("index", "vcs", "directory", "archive")
+ENVIRONMENT_KINDS = ("venv", "conda", "system")
+METHODS = ("probe", "static")
+
+# What the schema (schemas/envlock.schema.json) allows, for the parser to allow no more.
+ENVIRONMENT_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+PACKAGE_NAME = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"  # PEP 503 canonical
+_ENVIRONMENT_KEYS = frozenset(
+    {"captured_at", "kind", "method", "python", "platform", "variables", "packages"}
+    | {"conda", "blas", "cuda"}
+)
+_SOURCE_KEYS = frozenset(
+    {"source", "url", "path", "vcs", "commit", "requested_revision", "subdirectory"}
+    | {"editable", "hash"}
+)
+_PACKAGE_KEYS = frozenset({"version", "installer", "requested"}) | _SOURCE_KEYS
+_PYTHON_KEYS = frozenset(
+    {"implementation", "version", "abi", "free_threading", "platform_tag", "method"}
+)
+_PLATFORM_KEYS = frozenset(
+    {"os", "distro", "kernel", "libc", "libc_version", "machine", "subdir", "cpu_level"}
+    | {"cpu_flags", "method"}
+)
 
 
 @dataclass(frozen=True)
@@ -82,12 +104,13 @@ class Source:
         )
 
     @classmethod
-    def from_reader(cls, r: Reader) -> Source | None:
-        kind = r.get("source", str)
+    def from_reader(cls, r: Strict) -> Source | None:
+        kind = r.choice("source", SOURCE_KINDS)
         if kind is None:
+            detail = min(_SOURCE_KEYS.intersection(r.data), default=None)
+            if detail is not None:
+                raise LockfileError(f"{r.where(detail)}: says where from, but 'source' is missing")
             return None
-        if kind not in SOURCE_KINDS:
-            raise LockfileError(f"{r.where('source')}: must be one of {', '.join(SOURCE_KINDS)}")
         return cls(
             kind=kind,
             url=r.get("url", str),
@@ -97,7 +120,7 @@ class Source:
             requested_revision=r.get("requested_revision", str),
             subdirectory=r.get("subdirectory", str),
             editable=bool(r.get("editable", bool, False)),
-            hash=r.get("hash", str),
+            hash=r.matching("hash", r"[a-z0-9]+=[0-9a-fA-F]+", "a hash like sha256=HEXDIGITS"),
         )
 
 
@@ -121,10 +144,10 @@ class Package:
 
     @classmethod
     def from_dict(cls, name: str, data: object, path: str) -> Package:
-        r = Reader(data, path)
+        r = Strict(data, path, _PACKAGE_KEYS)
         return cls(
             name=name,
-            version=r.require("version", str),
+            version=r.nonempty("version"),
             installer=r.get("installer", str),
             requested=r.get("requested", bool),
             source=Source.from_reader(r),
@@ -155,10 +178,10 @@ class Python:
         )
 
     @classmethod
-    def from_reader(cls, r: Reader) -> Python:
+    def from_reader(cls, r: Strict) -> Python:
         return cls(
             implementation=r.get("implementation", str),
-            version=r.get("version", str),
+            version=r.matching("version", r"\d+\.\d+(\.\d+)?((a|b|rc)\d+)?\+?", "a Python version"),
             abi=r.get("abi", str),
             free_threading=r.get("free_threading", bool),
             platform_tag=r.get("platform_tag", str),
@@ -213,7 +236,7 @@ class Platform:
         )
 
     @classmethod
-    def from_reader(cls, r: Reader) -> Platform:
+    def from_reader(cls, r: Strict) -> Platform:
         r.get("subdir", str)  # derived; checked for type only
         return cls(
             os=r.get("os", str),
@@ -223,7 +246,7 @@ class Platform:
             libc_version=r.get("libc_version", str),
             machine=r.get("machine", str),
             cpu_level=r.get("cpu_level", str),
-            cpu_flags=r.strings("cpu_flags"),
+            cpu_flags=r.strings("cpu_flags", unique=True),
             method=r.require("method", str),
         )
 
@@ -249,13 +272,10 @@ class Variables:
         return {"set": dict(sorted(self.set.items())), "unset": sorted(self.unset)}
 
     @classmethod
-    def from_reader(cls, r: Reader) -> Variables:
-        values = r.child("set")
-        set_: dict[str, str] = {}
-        if values is not None:
-            for name in values.data:
-                set_[str(name)] = values.require(str(name), str)
-        return cls(set=set_, unset=r.strings("unset") or ())
+    def from_reader(cls, r: Strict) -> Variables:
+        r.require("set", dict)
+        r.require("unset", list)
+        return cls(set=r.string_map("set"), unset=r.strings("unset", unique=True) or ())
 
 
 @dataclass(frozen=True)
@@ -302,23 +322,30 @@ class Environment:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> Environment:
-        r = Reader(data, path)
+        r = Strict(data, path, _ENVIRONMENT_KEYS)
+        method = r.choice("method", METHODS)
+        python_r = r.child("python", _PYTHON_KEYS)
+        platform_r = r.child("platform", _PLATFORM_KEYS)
         packages_r = r.child("packages")
+        if method is None or packages_r is None:
+            raise LockfileError(f"{r.where('method' if method is None else 'packages')}: required")
         packages = []
-        if packages_r is not None:
-            for name in sorted(packages_r.data, key=str):
-                packages.append(
-                    Package.from_dict(str(name), packages_r.data[name], packages_r.where(str(name)))
-                )
-        python_r = r.child("python")
-        platform_r = r.child("platform")
-        variables_r = r.child("variables")
+        for name in sorted(packages_r.data, key=str):
+            where = packages_r.where(str(name))
+            if not full_match(PACKAGE_NAME, str(name)):
+                raise LockfileError(f"{where}: not a normalized package name (PEP 503)")
+            packages.append(Package.from_dict(str(name), packages_r.data[name], where))
+        variables_r = r.child("variables", frozenset({"set", "unset"}))
         conda_r = r.child("conda")
         blas_r, cuda_r = r.child("blas"), r.child("cuda")
         return cls(
-            captured_at=r.get("captured_at", str),
-            kind=r.get("kind", str),
-            method=r.require("method", str),
+            captured_at=r.matching(
+                "captured_at",
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                "a time like 2025-01-31T12:00:00Z",
+            ),
+            kind=r.choice("kind", ENVIRONMENT_KINDS),
+            method=method,
             python=Python.from_reader(python_r) if python_r else Python(method="unknown"),
             platform=Platform.from_reader(platform_r) if platform_r else Platform(method="unknown"),
             variables=Variables.from_reader(variables_r) if variables_r else None,
@@ -329,7 +356,7 @@ class Environment:
         )
 
 
-def _conda_section(r: Reader | None) -> CondaSection | None:
+def _conda_section(r: Strict | None) -> CondaSection | None:
     if r is None:
         return None
     from envlock.condamodel import CondaSection  # only conda environments need the conda model
@@ -358,10 +385,10 @@ class Lockfile:
     def from_dict(cls, data: object) -> Lockfile:
         """The lockfile ``data`` describes; credentials in its URLs (pasted in by hand: envlock
         never writes them) are removed first, so that no report can show them."""
-        r = Reader(redact_strings(data), "")
-        version = r.get("version", int)
-        if version is None:
+        r = Strict(redact_strings(data), "")
+        if r.data.get("version") is None:
             raise LockfileError("no 'version' key: not an envlock lockfile")
+        version = r.require("version", int)
         if version > FORMAT_VERSION:
             raise LockfileError(
                 f"lockfile format version {version} is newer than this envlock reads "
@@ -369,13 +396,16 @@ class Lockfile:
             )
         if version < 1:
             raise LockfileError(f"version: {version} is not a valid lockfile format version")
+        Strict(r.data, "", frozenset({"version", "environments"}))
         envs_r = r.child("environments")
         if envs_r is None:
             raise LockfileError("environments: required")
-        envs = {
-            str(name): Environment.from_dict(value, envs_r.where(str(name)))
-            for name, value in envs_r.data.items()
-        }
+        envs = {}
+        for name, value in envs_r.data.items():
+            where = envs_r.where(str(name))
+            if not full_match(ENVIRONMENT_NAME, str(name)):
+                raise LockfileError(f"{where}: not an environment name (letters, digits, . _ -)")
+            envs[str(name)] = Environment.from_dict(value, where)
         return cls(environments=envs, version=FORMAT_VERSION)
 
     def with_environment(self, name: str, env: Environment) -> Lockfile:

@@ -8,11 +8,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from envlock.reader import Reader, compact
+from envlock.errors import LockfileError
+from envlock.reader import Strict, compact
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
     from typing import Any
+
+APIS = ("blas", "lapack", "openmp")
+_LIBRARY_KEYS = frozenset(
+    {"api", "vendor", "version", "architecture", "threading", "num_threads", "file"}
+    | {"loaded_by", "detected_by"}
+)
+_BLAS_KEYS = frozenset(
+    {"method", "imported", "libraries", "hints", "build", "cpu_features", "notes"}
+)
+_COMPONENT_KEYS = frozenset({"version", "cuda_version", "library", "source", "method"})
+_CUDA_KEYS = frozenset(
+    {"method", "gpus", "gpus_method", "visible_devices", "frameworks", "notes"}
+    | {"driver", "runtime", "toolkit", "cudnn", "nccl"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +64,12 @@ class BlasLibrary:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> BlasLibrary:
-        r = Reader(data, path)
+        r = Strict(data, path, _LIBRARY_KEYS)
+        api = r.choice("api", APIS)
+        if api is None:
+            raise LockfileError(f"{r.where('api')}: required")
         return cls(
-            api=r.require("api", str),
+            api=api,
             vendor=r.require("vendor", str),
             version=r.get("version", str),
             architecture=r.get("architecture", str),
@@ -93,24 +111,24 @@ class BlasSection:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> BlasSection:
-        r = Reader(data, path)
+        r = Strict(data, path, _BLAS_KEYS)
+        method = r.choice("method", ("runtime", "static"))
+        if method is None:
+            raise LockfileError(f"{r.where('method')}: required")
+        r.require("libraries", list)
         libraries = [
             BlasLibrary.from_dict(item, f"{r.where('libraries')}[{i}]")
             for i, item in enumerate(r.get("libraries", list) or [])
         ]
         hints = []
         for i, item in enumerate(r.get("hints", list) or []):
-            h = Reader(item, f"{r.where('hints')}[{i}]")
-            hints.append({str(k): h.require(str(k), str) for k in h.data})
-        imported_r = r.child("imported")
-        imported = {}
-        if imported_r is not None:
-            imported = {str(k): imported_r.require(str(k), str) for k in imported_r.data}
+            h = Strict(item, f"{r.where('hints')}[{i}]")
+            hints.append({str(k): h.text_value(str(k)) for k in h.data})
         return cls(
-            method=r.require("method", str),
+            method=method,
             libraries=tuple(libraries),
             hints=tuple(hints),
-            imported=imported,
+            imported=r.string_map("imported"),
             build=r.get("build", dict),
             cpu_features=r.get("cpu_features", dict),
             notes=r.strings("notes") or (),
@@ -141,7 +159,7 @@ class CudaComponent:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> CudaComponent:
-        r = Reader(data, path)
+        r = Strict(data, path, _COMPONENT_KEYS)
         return cls(
             version=r.get("version", str),
             method=r.require("method", str),
@@ -170,7 +188,7 @@ class Gpu:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> Gpu:
-        r = Reader(data, path)
+        r = Strict(data, path, frozenset({"name", "compute_capability", "memory_mib"}))
         return cls(
             name=r.require("name", str),
             compute_capability=r.get("compute_capability", str),
@@ -224,20 +242,17 @@ class CudaSection:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> CudaSection:
-        r = Reader(data, path)
+        r = Strict(data, path, _CUDA_KEYS)
+        if r.choice("method", ("runtime",)) is None:
+            raise LockfileError(f"{r.where('method')}: required")
         parts = {}
         for name in CUDA_COMPONENTS:
             child = r.child(name)
             parts[name] = CudaComponent.from_dict(child.data, child.path) if child else None
-        frameworks: dict[str, dict[str, str]] = {}
         fw_r = r.child("frameworks")
-        if fw_r is not None:
-            for fw in fw_r.data:
-                one = fw_r.child(str(fw))
-                if one is not None:
-                    frameworks[str(fw)] = {str(k): one.require(str(k), str) for k in one.data}
+        frameworks = {str(fw): fw_r.string_map(str(fw)) for fw in fw_r.data} if fw_r else {}
         return cls(
-            method=r.require("method", str),
+            method="runtime",
             gpus=tuple(
                 Gpu.from_dict(item, f"{r.where('gpus')}[{i}]")
                 for i, item in enumerate(r.get("gpus", list) or [])

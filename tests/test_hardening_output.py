@@ -1,6 +1,8 @@
-"""Hostile lockfiles (issue 7): every value printed from a lockfile (package names, versions,
-URLs, the hints built from them, environment names) is made safe by every reporter and by
-``envlock show``. Real lockfiles on disk, through the command-line tool, every ``--format``.
+"""Hostile lockfiles (issue 7): every value printed from a lockfile (versions, URLs, commits,
+the hints built from them, platform and variable values) is made safe by every reporter and
+by ``envlock show``. Real lockfiles on disk, through the command-line tool, every
+``--format``. (Names are not free text: the parser refuses a package or environment name
+outside the schema's patterns, and an error message that quotes one escapes it.)
 
 The tool's output is read as bytes, not text: text mode would turn a raw ``\\r`` into a line
 break before the test could see it."""
@@ -22,7 +24,7 @@ from test_reporters import RESULTS, table_rows
 from envlock import lockfile
 from envlock.commands import REPORTERS
 from envlock.escape import printable, well_formed
-from envlock.model import Lockfile
+from envlock.model import Environment, Lockfile, Platform, Python
 from envlock.report import github, jsonfmt, junit, markdown, summary, text
 
 # What no output may carry raw: C0 (but the line feed that ends each line), DEL, C1, the line
@@ -46,20 +48,20 @@ def evil(tag: str) -> str:
     )
 
 
-def hostile_data(host_lockfile: Path, env_tag: str = "env") -> dict[str, object]:
-    """The host's own lockfile, with hostile values wherever the model accepts a string."""
+def hostile_data(host_lockfile: Path, env_name: str = "hostile") -> dict[str, object]:
+    """The host's own lockfile, with hostile values wherever the model accepts free text."""
     data = lockfile.parse(host_lockfile.read_text(encoding="utf-8"), "yaml")
     ((_, env),) = data["environments"].items()
     packages = env["packages"]
     assert "pytest" in packages
     packages["pytest"]["version"] = evil("pytest-version")
-    packages[evil("name")] = {"version": evil("version")}
-    packages[evil("archive")] = {
+    packages["hostile-name"] = {"version": evil("version"), "installer": evil("installer")}
+    packages["hostile-archive"] = {
         "version": "1",
         "source": "archive",
         "url": "https://example.org/" + evil("url"),
     }
-    packages[evil("vcs")] = {
+    packages["hostile-vcs"] = {
         "version": "1",
         "source": "vcs",
         "vcs": "git",
@@ -69,11 +71,11 @@ def hostile_data(host_lockfile: Path, env_tag: str = "env") -> dict[str, object]
     env["python"]["implementation"] = evil("implementation")
     env["platform"]["distro"] = evil("distro")
     env["platform"]["kernel"] = evil("kernel")
-    env["captured_at"] = evil("captured-at")
-    env["kind"] = evil("kind")
+    env["python"]["abi"] = evil("abi")
+    env["platform"]["libc_version"] = evil("libc")
     env["variables"] = {"set": {"OMP_NUM_THREADS": evil("omp")}, "unset": []}
-    env["blas"] = {"method": "static", "hints": [{"vendor": evil("blas-vendor")}]}
-    data["environments"] = {evil(env_tag): env}
+    env["blas"] = {"method": "static", "libraries": [], "hints": [{"vendor": evil("blas-vendor")}]}
+    data["environments"] = {env_name: env}
     return data
 
 
@@ -111,24 +113,26 @@ def assert_shape(output: str, fmt: str) -> None:
         assert output.isascii()
         report = json.loads(output)
         subjects = {f["subject"] for f in report["findings"]}
-        assert evil("name") in subjects  # JSON carries the value itself, escaped by JSON
-        assert report["environment"] == evil("env")
+        assert "hostile-name" in subjects
+        expected = {f["expected"] for f in report["findings"]}
+        assert evil("version") in expected  # JSON carries the value itself, escaped by JSON
+        assert report["environment"] == "hostile"
     elif fmt == "junit":
         root = ET.fromstring(output.encode("utf-8"))
         for element in [*root.iter("failure"), *root.iter("system-out")]:
             keys = [line.split(": ", 1)[0] for line in (element.text or "").split("\n")]
             assert keys == ["expected", "actual", "severity", "fix"]
         names = {case.get("name") for case in root.iter("testcase")}
-        assert printable(evil("name")) in names
+        assert "hostile-name" in names
     elif fmt == "markdown":
         assert "<script>" not in output and "</script>" not in output
         rows = table_rows(output)
         assert rows and all(len(row) == 5 for row in rows)
     elif fmt == "text":
-        assert f"  error   {printable(evil('name'))}: {printable(evil('version'))}" in output
-        assert "\\x1b[2J" in output and "\\n::error::forged-name" in output
+        assert f"  error   hostile-name: {printable(evil('version'))}" in output
+        assert "\\x1b[2J" in output and "\\n::error::forged-version" in output
     elif fmt == "github":
-        assert "%0A::error::forged-name" in output
+        assert "%0A::error::forged-version" in output
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +148,8 @@ def test_the_hostile_lockfile_is_valid(hostile: Path) -> None:
     for name in ("hostile.yaml", "hostile.toml"):
         lock = lockfile.load(hostile / name)
         ((env_name, env),) = lock.environments.items()
-        assert env_name == evil("env")
-        assert env.package_map()[evil("name")].version == evil("version")
+        assert env_name == "hostile"
+        assert env.package_map()["hostile-name"].version == evil("version")
         assert lock == lockfile.load(hostile / "hostile.yaml")
 
 
@@ -190,8 +194,8 @@ def test_verify_output_file(hostile: Path, fmt: str) -> None:
 def test_diff_two_hostile_lockfiles(hostile: Path, host_lockfile: Path, fmt: str) -> None:
     data = hostile_data(host_lockfile)
     ((env,),) = [list(data["environments"].values())]  # type: ignore[attr-defined]
-    env["packages"][evil("name")]["version"] = evil("other-version")
-    env["packages"][evil("only-in-b")] = {"version": evil("b")}
+    env["packages"]["hostile-name"]["version"] = evil("other-version")
+    env["packages"]["only-in-b"] = {"version": evil("b")}
     write(data, hostile / "other.yaml")
     code, out, err = run("diff", "--format", fmt, "hostile.yaml", "other.yaml", cwd=hostile)
     assert code == 1, err
@@ -199,8 +203,8 @@ def test_diff_two_hostile_lockfiles(hostile: Path, host_lockfile: Path, fmt: str
     assert_safe(err, "text", "stderr")
     if fmt == "json":
         findings = {(f["subject"], f["actual"]) for f in json.loads(out)["findings"]}
-        assert (evil("name"), evil("other-version")) in findings
-        assert (evil("only-in-b"), evil("b")) in findings
+        assert ("hostile-name", evil("other-version")) in findings
+        assert ("only-in-b", evil("b")) in findings
 
 
 @pytest.mark.parametrize("fmt", sorted(REPORTERS))
@@ -226,7 +230,8 @@ def test_show(hostile: Path, host_lockfile: Path) -> None:
         r"|\[.*\] .*, captured .*|  (python|platform|channels|packages|blas|cuda|variables) .*"
     )
     assert all(shape.fullmatch(line) for line in lines[1:]), out
-    assert f"[{printable(evil('env'))}] {printable(evil('kind'))}, captured " in out
+    assert "\n[hostile] " in out and "\n[second] " in out
+    assert f"  python    {printable(evil('implementation'))} " in out
     assert f"  variables OMP_NUM_THREADS={printable(evil('omp'))}" in out
 
 
@@ -302,7 +307,7 @@ def test_reporters_write_no_lone_surrogate() -> None:
         "\\\\udc80" in outputs["json"]
         and "\\udc80name" in json.loads(outputs["json"])["findings"][0]["subject"]
     )
-    lock = Lockfile.from_dict({"version": 1, "environments": {"e\udc80": {"method": "probe"}}})
+    lock = Lockfile(environments={"e\udc80": Environment(python=Python(), platform=Platform())})
     assert "[e\\udc80]" in summary.render(lock, "x.yaml")
 
 

@@ -234,7 +234,7 @@ def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
 def test_an_error_line_is_bounded(tmp_path: Path) -> None:
     """50,000 environment names, listed in 'no environment ...; it has: ...', stay one
     readable line; and the message names the file."""
-    envs = "".join(f"  e{i}: {{method: probe}}\n" for i in range(50_000))
+    envs = "".join(f"  e{i}: {{method: probe, packages: {{}}}}\n" for i in range(50_000))
     (tmp_path / "envlock.yaml").write_text(f"version: 1\nenvironments:\n{envs}")
     done = envlock("verify", "--env", "nope", "envlock.yaml", cwd=tmp_path)
     assert done.returncode == 2, done.stderr

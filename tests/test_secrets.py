@@ -236,8 +236,9 @@ def seed_foreign(w: World, s: list[str]) -> dict[str, Path]:
     return {name: w.work / name for name in files}
 
 
-def hand_edited(lockfile: Path, s: list[str]) -> str:
-    """``lockfile`` with secret URLs where a person might paste them."""
+def hand_edited(lockfile: Path, s: list[str], url_for_a_name: bool = False) -> str:
+    """``lockfile`` with secret URLs where a person might paste them (also for a package's
+    name, which the parser refuses: its error must not show the secret)."""
     import yaml
 
     from envlock.lockfile import parse
@@ -248,7 +249,8 @@ def hand_edited(lockfile: Path, s: list[str]) -> str:
     env["packages"]["secretpkg"]["url"] = f"{secret_url}&n=1"
     env["packages"]["vcspkg"]["url"] = f"https://{s[3]}@github.com/org/vcspkg.git"
     env["packages"]["vcspkg"]["requested_revision"] = f"deploy:{s[6]}@github.com:org/vcspkg"
-    env["packages"][f"https://user:{s[7]}@h.example.com/x"] = dict(env["packages"]["secretpkg"])
+    if url_for_a_name:
+        env["packages"][f"https://user:{s[7]}@h.example.com/x"] = dict(env["packages"]["secretpkg"])
     env["variables"]["set"]["XLA_FLAGS"] = f"--dump={secret_url}&n=2"
     conda = env["conda"]
     conda["channels"].append(f"{secret_url}&n=3")
@@ -377,7 +379,11 @@ def test_no_secret_reaches_a_lockfile_or_an_output(
             check("diff", str(hand), yaml_lock, "--format", fmt)
         check("show", str(hand))
         for to in EXPORT_FORMATS:
-            check("export", str(hand), "--to", to, ok=(2,))  # a URL for a name: refused
+            check("export", str(hand), "--to", to, ok=(0,))
+        named = w.work / "hand-named.yaml"
+        named.write_text(hand_edited(Path(yaml_lock), first, True), encoding="utf-8")
+        for args in (("verify", "--no-runtime"), ("show",), ("export", "--to", "requirements")):
+            check(args[0], str(named), *args[1:], ok=(2,))  # a URL for a name: refused
         check("doctor", "--format", "text")
         check("doctor", "--deep", "--format", "json")
         check("schema")
@@ -385,7 +391,7 @@ def test_no_secret_reaches_a_lockfile_or_an_output(
     for where, text in outputs:
         assert_no_secret(where, text, secrets_all)
     for path in sorted(w.work.iterdir()):
-        if path.name in foreign or path.name in ("condarc", "hand-edited.yaml"):
+        if path.name in foreign or path.name in ("condarc", "hand-edited.yaml", "hand-named.yaml"):
             continue  # what the test wrote
         assert_no_secret(str(path.name), path.read_text(encoding="utf-8"), secrets_all)
     written = (w.work / "envlock.yaml").read_text(encoding="utf-8")
