@@ -305,8 +305,10 @@ def _strict_loader() -> Any:
             seen = set()
             for key_node, _ in node.value:
                 if key_node.tag != "tag:yaml.org,2002:str":
+                    merge = key_node.tag == "tag:yaml.org,2002:merge"
+                    why = "merge keys (<<) are not allowed" if merge else "keys must be strings"
                     raise yaml.constructor.ConstructorError(
-                        None, None, "keys must be strings (quote it)", key_node.start_mark
+                        None, None, f"{why} (quote it)", key_node.start_mark
                     )
                 if key_node.value in seen:
                     raise yaml.constructor.ConstructorError(

@@ -142,6 +142,22 @@ BAD = {
         "duplicate key 'environments'",
     ),
     "number-key.yaml": ("version: 1\n1.5: x\nenvironments: {}\n", "keys must be strings"),
+    "merge-key.yaml": (
+        "version: 1\nenvironments:\n  a: {method: probe, packages: {}, <<: {kind: venv}}\n",
+        "merge keys",
+    ),
+    "unknown-key.yaml": (
+        "version: 1\nenvironments:\n  a: {method: probe, packages: {}, pakages: {}}\n",
+        "environments.a.pakages: unknown key",
+    ),
+    "null-value.yaml": (
+        "version: 1\nenvironments:\n  a: {method: probe, kind: , packages: {}}\n",
+        "environments.a.kind: null",
+    ),
+    "bad-name.yaml": (
+        "version: 1\nenvironments:\n  a: {method: probe, packages: {Six: {version: '1'}}}\n",
+        "environments.a.packages.Six: not a normalized package name",
+    ),
     "date.yaml": ("version: 1\nenvironments:\n  a: {captured_at: 2024-01-01}\n", "a timestamp"),
     "binary-tag.yaml": ("version: 1\nx: !!binary aGk=\nenvironments: {}\n", "a binary value"),
     "two-documents.yaml": ("version: 1\n---\nversion: 1\n", "not valid YAML"),

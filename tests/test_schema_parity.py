@@ -18,12 +18,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from test_fuzz_loaders import TOML_DATA, YAML_DATA
 
 from envlock import lockfile, schema
 from envlock.errors import LockfileError
 from envlock.model import Lockfile
 from envlock.redact import redact_strings
-from tests.test_fuzz_loaders import TOML_DATA, YAML_DATA
 
 SCHEMA = schema.load()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
