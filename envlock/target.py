@@ -39,13 +39,17 @@ class Target:
         return "static" if self.python is None and not self.in_process else "probe"
 
     def describe(self) -> str:
+        return f"environment {self.summary()}"
+
+    def summary(self) -> str:
+        """Where the environment is, why it was chosen and how it is read."""
         where = display_path(self.prefix) if self.prefix else display_path(str(self.python))
         how = (
             "files only"
             if self.method == "static"
             else ("in-process" if self.in_process else "probe in its interpreter")
         )
-        return f"environment {where} ({self.reason}; {how})"
+        return f"{where} ({self.reason}; {how})"
 
 
 def interpreter_in(prefix: Path) -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -77,7 +78,14 @@ def envlock(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 def doctor_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, str]]]:
     code, out, _ = envlock(capsys, "doctor", "--format", "json", *args)
-    return code, json.loads(out)["problems"]
+    report = json.loads(out)
+    # the environment's place, why it was chosen and how it was read; no "environment " label
+    assert re.fullmatch(
+        r".+ \(.+; (probe in its interpreter|files only|in-process)\)",
+        report["environment"],
+    ), report["environment"]
+    assert not report["environment"].startswith("environment ")
+    return code, report["problems"]
 
 
 def kinds(problems: list[dict[str, str]]) -> list[tuple[str, str, str]]:

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.deep:
         say(args, "--deep: hashing every installed file against what conda or pip recorded")
         problems = doctor.ordered([*problems, *doctor.deep(payload, conda, _progress(args))])
-    label = where.describe()
-    render = doctor.render_json if args.format == "json" else doctor.render_text
-    sys.stdout.write(render(problems, label))
+    if args.format == "json":
+        sys.stdout.write(doctor.render_json(problems, where.summary()))
+    else:
+        sys.stdout.write(doctor.render_text(problems, where.describe()))
     return doctor.exit_code(problems)
