@@ -14,7 +14,8 @@ from envlock import target as _target
 from envlock.compare import compare
 from envlock.errors import UsageError
 from envlock.findings import ERROR, Finding
-from envlock.model import Environment, Lockfile
+from envlock.model import ENVIRONMENT_NAME, Environment, Lockfile
+from envlock.reader import full_match
 from envlock.nativemodel import CUDA_COMPONENTS
 from envlock.variables import VARIABLES
 
@@ -124,12 +125,25 @@ def default_name(env: Environment) -> str:
     return env.platform.subdir or "default"
 
 
+def check_name(name: str) -> None:
+    """Refuse an environment name the lockfile format does not allow (it would be written,
+    then refused by every later read)."""
+    if not full_match(ENVIRONMENT_NAME, name):
+        from envlock.escape import printable
+
+        raise UsageError(
+            f"environment name '{printable(name)}': use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+
+
 def record(lock: Lockfile, name: str, env: Environment, now: float | None = None) -> Lockfile:
     """``lock`` with environment ``name`` replaced by ``env``, timestamped.
 
     The timestamp is ``SOURCE_DATE_EPOCH`` when set; otherwise, when nothing else changed,
     the previous one, so that capturing an unchanged environment rewrites the same bytes.
     """
+    check_name(name)
     stamp = os.environ.get("SOURCE_DATE_EPOCH")
     previous = lock.environments.get(name)
     captured_at: str | None

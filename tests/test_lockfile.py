@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from support import envlock, validate
 
-from envlock import lockfile
-from envlock.errors import LockfileError, WriteError
+from envlock import api, lockfile
+from envlock.errors import LockfileError, UsageError, WriteError
 from envlock.model import (
     Environment,
     Lockfile,
@@ -277,6 +277,20 @@ def test_capture_refuses_to_overwrite_an_invalid_lockfile(tmp_path: Path) -> Non
     done = envlock("capture", "--prefix", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert path.read_text() == "version: 7\nenvironments: {}\n"
+
+
+@pytest.mark.parametrize("name", ["my env", "-x", ".hidden", "a/b", "", "\u202eevil"])
+def test_capture_refuses_a_name_the_format_does_not_allow(tmp_path: Path, name: str) -> None:
+    """It would be written, then refused by every later read: refused first, nothing written."""
+    done = envlock("capture", "--prefix", str(tmp_path), f"--name={name}", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.endswith(
+        "use letters, digits, '.', '_' and '-', starting with a letter or digit\n"
+    ), done.stderr
+    assert "\u202e" not in done.stderr
+    assert not (tmp_path / "envlock.yaml").exists()
+    with pytest.raises(UsageError, match="environment name"):
+        api.record(Lockfile(), name, sample().environments["other"])
 
 
 def test_parsed_lockfile_cache_holds_the_bytes_it_was_parsed_from(

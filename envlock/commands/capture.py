@@ -42,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name is not None:
+        api.check_name(args.name)  # before the capture, not after
     policy = policy_from(args)
     path = lockfile_path(args.lockfile, args.format, policy)
     _read(path, args.format)  # a broken lockfile fails now, not after the capture
