@@ -15,8 +15,8 @@ from envlock.compare import compare
 from envlock.errors import UsageError
 from envlock.findings import ERROR, Finding
 from envlock.model import ENVIRONMENT_NAME, Environment, Lockfile
-from envlock.reader import full_match
 from envlock.nativemodel import CUDA_COMPONENTS
+from envlock.reader import full_match
 from envlock.variables import VARIABLES
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
