@@ -354,6 +354,7 @@ def diagnose(payload: dict[str, Any], conda: CondaPrefix | None = None) -> tuple
             )
     found.extend(_legacy(pip_side))
     found.extend(_odd_versions(distributions))
+    found.extend(_bad_names(distributions))
     pip_paths = {d["path"] for d in pip_side}
     owned = frozenset(d["path"] for d in distributions if d["path"] not in pip_paths)
     found.extend(requirements(distributions, marker_environment(payload), owned))
@@ -373,6 +374,22 @@ def _odd_versions(distributions: list[dict[str, Any]]) -> Iterator[Problem]:
                 f"{redact_text(dist['path'])}: version {dist['version']!r} is not PEP 440: pip "
                 "and uv cannot compare it; envlock records it as is and compares it exactly",
                 f"reinstall {name} from a build with a PEP 440 version",
+            )
+
+
+def _bad_names(distributions: list[dict[str, Any]]) -> Iterator[Problem]:
+    from envlock.snapshot import valid_name
+
+    for dist in distributions:
+        if not valid_name(dist["name"]):
+            path = redact_text(dist["path"])
+            yield Problem(
+                "name",
+                ERROR,
+                path,
+                f"{path}: {dist['name']!r} is not a valid project name (PEP 508): no installer "
+                "can name it, and envlock does not record it",
+                f"rm -rf {quote(path)}, then reinstall the project it belongs to",
             )
 
 

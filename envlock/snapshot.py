@@ -178,6 +178,15 @@ def is_pep440(version: str) -> bool:
     return re.match(_PEP440, version, re.IGNORECASE | re.ASCII) is not None
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` is a project name a lockfile can hold (PEP 508: letters, digits and
+    ``.``, ``_``, ``-`` inside). ``setup.py`` once allowed any: ``"my package"``."""
+    from envlock.model import PACKAGE_NAME
+    from envlock.reader import full_match
+
+    return full_match(PACKAGE_NAME, _probe.canonical_name(name))
+
+
 def problem_warning(problem: dict[str, Any]) -> str | None:
     """A warning line for one of the probe's ``problems``; None for those it words itself
     (unreadable metadata) and those only ``envlock doctor`` lists."""
@@ -233,7 +242,12 @@ def from_payload(
     """The environment a probe payload (or static read) describes; ``conda`` is the prefix's
     conda side, read from its files, when it has one."""
     warnings = list(payload.get("warnings", []))
-    distributions = payload["distributions"]
+    distributions = [d for d in payload["distributions"] if valid_name(d["name"])]
+    warnings.extend(
+        f"{d['path']}: {d['name']!r} is not a valid project name (PEP 508); not recorded"
+        for d in payload["distributions"]
+        if not valid_name(d["name"])
+    )
     warnings.extend(filter(None, map(problem_warning, payload.get("problems") or ())))
     warnings.extend(
         f"{d['path']}: version {d['version']!r} is not PEP 440; recorded as is, compared exactly"

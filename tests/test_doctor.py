@@ -171,6 +171,11 @@ def broken(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> tuple[
     # a version that is not PEP 440
     weird = metadata("weird", "1.0-custom+weird!", "", "")
     (dist_info_dir(site, "weird") / "METADATA").write_text(weird, encoding="utf-8")
+    # a name no installer accepts now, from the days when setup.py accepted any
+    spaced = site / "my_package-1.0.dist-info"
+    spaced.mkdir()
+    (spaced / "METADATA").write_text(metadata("my package", "1.0", "", ""), encoding="utf-8")
+    (spaced / "INSTALLER").write_text("pip\n", encoding="utf-8")
     # setup.py develop: an .egg-link, easy-install.pth, and the project's egg-info
     project = root / "legacyproj"
     (project / "legacy.egg-info").mkdir(parents=True)
@@ -196,6 +201,7 @@ def test_doctor_lists_every_breakage_with_its_fix(
         ("error", "conflict", "needsolddep"),
         ("error", "conflict", "oldstyle"),
         ("error", "duplicate", "foo"),
+        ("error", "name", f"{site}/my_package-1.0.dist-info"),
         ("error", "no-metadata", "nometa"),
         ("error", "unmet", "needsghost"),
         ("warning", "egg-info", "oldstyle"),
@@ -214,6 +220,9 @@ def test_doctor_lists_every_breakage_with_its_fix(
         f"rm -rf '{site}/foo-1.0.dist-info' && pip install --force-reinstall --no-deps 'foo==2.0'"
     )
     assert fixes["leftover", f"{site}/~oo"] == f"rm -rf '{site}/~oo'"
+    assert fixes["name", f"{site}/my_package-1.0.dist-info"] == (
+        f"rm -rf '{site}/my_package-1.0.dist-info', then reinstall the project it belongs to"
+    )
     assert fixes["unmet", "needsghost"] == "pip install 'ghost>=1'"
     assert fixes["conflict", "needsolddep"] == "pip install 'dep<1'"
     assert fixes["conflict", "oldstyle"] == "pip install 'dep>=3'"
@@ -229,7 +238,7 @@ def test_doctor_lists_every_breakage_with_its_fix(
     # the text report: severity and message on one line, the fix on the next
     code, out, _ = envlock(capsys, "doctor", "--python", str(python))
     lines = out.splitlines()
-    assert code == 1 and lines[-1] == "5 error(s), 6 warning(s), 0 note(s)"
+    assert code == 1 and lines[-1] == "6 error(s), 6 warning(s), 0 note(s)"
     at = lines.index("error: [conflict] needsolddep 1.0 requires dep<1, but dep 2.0 is installed")
     assert lines[at + 1] == "  fix: pip install 'dep<1'"
     assert not any("ghost2" in line or "ghost3" in line or "ghost4" in line for line in lines)
@@ -244,6 +253,7 @@ def test_doctor_reads_a_prefix_without_running_it(
     assert {p["kind"] for p in problems} == {
         "conflict",
         "duplicate",
+        "name",
         "no-metadata",
         "unmet",
         "egg-info",
@@ -271,14 +281,17 @@ def test_capture_warns_and_verify_compares_the_odd_version_exactly(
         "legacy.egg-link: a legacy develop install (setup.py develop) of legacy",
         "weird-1.0.dist-info: version '1.0-custom+weird!' is not PEP 440",
         "1 distribution(s) installed in the legacy .egg-info format (oldstyle 1.0)",
+        "my_package-1.0.dist-info: 'my package' is not a valid project name (PEP 508); "
+        "not recorded",
     ):
         assert sum(expected in w for w in warnings) == 1, (expected, warnings)
-    assert len(warnings) == 8, warnings
+    assert len(warnings) == 9, warnings
     assert "ghost" not in err  # requirements are doctor's business, not capture's
     (env,) = validate(lock)["environments"].values()
     assert env["packages"]["weird"]["version"] == "1.0-custom+weird!"
     assert env["packages"]["foo"]["version"] == "1.0"  # the first, as before
     assert "nometa" not in env["packages"] and "legacy" in env["packages"]
+    assert not any(" " in name for name in env["packages"])
 
     code, out, err = envlock(capsys, "verify", "--python", str(python), "--no-runtime", str(lock))
     assert code == 0, out + err
