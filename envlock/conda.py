@@ -537,6 +537,16 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _digest(value: object, length: int) -> str | None:
+    """A hex digest of ``length`` digits, in lower case; ``None`` for anything else (an empty
+    or placeholder value in a hand-made record is unknown, not a digest to compare)."""
+    text = _str(value)
+    if text is None or len(text) != length:
+        return None
+    text = text.lower()
+    return text if all(c in "0123456789abcdef" for c in text) else None
+
+
 def _public(spec: str | None) -> str | None:
     """A spec as envlock may record it: one that names a channel by URL
     (``https://user:pw@host/t/<token>/ch::numpy``) loses the URL's credentials, one that
@@ -606,12 +616,16 @@ def _record(fn: str, text: str, history: dict[str, str]) -> CondaRecord | str:
         name=name,
         version=version,
         build=build,
-        build_number=number if isinstance(number, int) and not isinstance(number, bool) else None,
+        build_number=(
+            number
+            if isinstance(number, int) and not isinstance(number, bool) and number >= 0
+            else None
+        ),
         channel=channel,
         channel_url=channel_url,
         subdir=subdir,
-        md5=_str(data.get("md5")),
-        sha256=_str(data.get("sha256")),
+        md5=_digest(data.get("md5"), 32),
+        sha256=_digest(data.get("sha256"), 64),
         requested_spec=_public(history.get(name.lower()) or _requested(data)),
         python_dists=_python_dists(data.get("files")),
         file=fn,

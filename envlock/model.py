@@ -33,6 +33,8 @@ METHODS = ("probe", "static")
 # What the schema (schemas/envlock.schema.json) allows, for the parser to allow no more.
 ENVIRONMENT_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 PACKAGE_NAME = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"  # PEP 503 canonical
+HASH = r"[a-z0-9]+=[0-9a-fA-F]+"  # an archive's, as ALGORITHM=HEX
+PYTHON_VERSION = r"\d+\.\d+(\.\d+)?((a|b|rc)\d+)?\+?"
 _ENVIRONMENT_KEYS = frozenset(
     {"captured_at", "kind", "method", "python", "platform", "variables", "packages"}
     | {"conda", "blas", "cuda"}
@@ -120,7 +122,7 @@ class Source:
             requested_revision=r.get("requested_revision", str),
             subdirectory=r.get("subdirectory", str),
             editable=bool(r.get("editable", bool, False)),
-            hash=r.matching("hash", r"[a-z0-9]+=[0-9a-fA-F]+", "a hash like sha256=HEXDIGITS"),
+            hash=r.matching("hash", HASH, "a hash like sha256=HEXDIGITS"),
         )
 
 
@@ -181,7 +183,7 @@ class Python:
     def from_reader(cls, r: Strict) -> Python:
         return cls(
             implementation=r.get("implementation", str),
-            version=r.matching("version", r"\d+\.\d+(\.\d+)?((a|b|rc)\d+)?\+?", "a Python version"),
+            version=r.matching("version", PYTHON_VERSION, "a Python version"),
             abi=r.get("abi", str),
             free_threading=r.get("free_threading", bool),
             platform_tag=r.get("platform_tag", str),

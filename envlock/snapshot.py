@@ -8,10 +8,22 @@ credentials, local paths become relative to the lockfile's directory (or ``~``-b
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from envlock import _probe
-from envlock.model import Environment, Package, Platform, Python, Source, Variables
+from envlock.model import (
+    HASH,
+    PACKAGE_NAME,
+    PYTHON_VERSION,
+    Environment,
+    Package,
+    Platform,
+    Python,
+    Source,
+    Variables,
+)
+from envlock.reader import full_match
 from envlock.redact import home_to_tilde, redact_text, redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -92,13 +104,18 @@ def _str(value: object) -> str | None:
 
 
 def _archive_hash(info: dict[str, Any]) -> str | None:
+    """``ALGORITHM=HEX`` from PEP 610's ``hashes`` (or the older ``hash``); ``None`` (unknown)
+    when what is there is no such thing."""
     hashes = info.get("hashes")
+    found = None
     if isinstance(hashes, dict):
         for algo in ("sha256", "sha384", "sha512", "sha1", "md5"):
             if isinstance(hashes.get(algo), str):
-                return f"{algo}={_str(hashes[algo])}"
-    legacy = _str(info.get("hash"))
-    return legacy if legacy is not None and "=" in legacy else None
+                found = f"{algo}={hashes[algo]}"
+                break
+    if found is None and isinstance(info.get("hash"), str):
+        found = info["hash"]
+    return found if found and full_match(HASH, found) else None
 
 
 def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str]) -> Package:
@@ -181,9 +198,6 @@ def is_pep440(version: str) -> bool:
 def valid_name(name: str) -> bool:
     """Whether ``name`` is a project name a lockfile can hold (PEP 508: letters, digits and
     ``.``, ``_``, ``-`` inside). ``setup.py`` once allowed any: ``"my package"``."""
-    from envlock.model import PACKAGE_NAME
-    from envlock.reader import full_match
-
     return full_match(PACKAGE_NAME, _probe.canonical_name(name))
 
 
@@ -274,6 +288,9 @@ def from_payload(
         if platform.method == "unknown":
             platform = condaenv.static_platform(conda) or platform
         conda_section = condaenv.section(conda, hazards, platform, payload.get("conda_overrides"))
+    if python.version is not None and not full_match(PYTHON_VERSION, python.version):
+        warnings.append(f"Python version {python.version!r} is not X.Y.Z; recorded as unknown")
+        python = replace(python, version=None)
     packages = [package_from_dist(d, base_dir, warnings) for d in distributions]
     legacy = sorted(f"{d['name']} {d['version']}" for d in distributions if legacy_egg_info(d))
     if legacy:

@@ -625,6 +625,29 @@ def test_record_field_shapes(tmp_path: Path, environ: dict[str, str]) -> None:
     assert astuple(bare)[3:11] == (None, None, None, None, None, None, None, ())
 
 
+def test_digests_and_build_numbers_that_are_not_are_unknown(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """A placeholder digest, a digest in capitals or a negative build number in a hand-made
+    record: the lockfile holds only what its schema allows (a digest in lower case), and the
+    rest is unknown, so that the lockfile capture writes is one every reader accepts."""
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    records = {
+        "a-1-0": {"md5": "", "sha256": "n/a", "build_number": -1},
+        "b-1-0": {"md5": "AB" * 16, "sha256": "CD" * 32, "build_number": 0},
+        "c-1-0": {"md5": "z" * 32, "sha256": "0" * 63},
+    }
+    for fn, fields in records.items():
+        name, version, build = fn.split("-")
+        record = {"name": name, "version": version, "build": build, **fields}
+        (meta / f"{fn}.json").write_text(json.dumps(record), encoding="utf-8")
+    found = by_name(read(tmp_path / "env", environ))
+    assert (found["a"].md5, found["a"].sha256, found["a"].build_number) == (None, None, None)
+    assert (found["b"].md5, found["b"].sha256, found["b"].build_number) == ("ab" * 16, "cd" * 32, 0)
+    assert (found["c"].md5, found["c"].sha256) == (None, None)
+
+
 def test_python_dists_rules(tmp_path: Path, environ: dict[str, str]) -> None:
     files = [
         "lib/python3.12/site-packages/a-1.0.dist-info/METADATA",

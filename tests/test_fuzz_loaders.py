@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from envlock import foreign, lockfile
 from envlock.errors import LockfileError, UsageError
-from envlock.model import Lockfile
+from envlock.model import Lockfile, Package
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -456,7 +456,48 @@ def test_a_direct_url_that_urlsplit_refuses_is_masked(tmp_path: Path) -> None:
     assert source is not None and source.url == "***"
 
 
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"hashes": {"sha256": "ab12"}}, "sha256=ab12"),
+        ({"hashes": {"sha256": "not hex"}}, None),
+        ({"hashes": {"sha256": ""}}, None),
+        ({"hash": "sha256=AB12"}, "sha256=AB12"),
+        ({"hash": "sha256=ab12\n--index-url x"}, None),
+        ({"hash": "=ab12"}, None),
+    ],
+)
+def test_an_archive_hash_is_recorded_only_when_it_is_one(
+    tmp_path: Path, info: dict[str, object], expected: str | None
+) -> None:
+    """What direct_url.json holds is written into the lockfile only in the schema's shape
+    (ALGORITHM=HEX); anything else is unknown, and the lockfile stays one that reads back."""
+    from envlock.model import Environment, Platform, Python
+    from envlock.snapshot import source_from_direct_url
+
+    source = source_from_direct_url({"url": "https://h/x.whl", "archive_info": info}, tmp_path)
+    assert source is not None and source.kind == "archive" and source.hash == expected
+    env = Environment(
+        python=Python(), platform=Platform(), packages=(Package("x", "1", source=source),)
+    )
+    lock = Lockfile(environments={"e": env})
+    assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock), "yaml")) == lock
+
+
 def test_format_detection_is_linear_in_blank_lines() -> None:
     start = time.perf_counter()
     assert foreign.detect("\n" * 400_000 + "x==1\n") == "requirements"
     assert time.perf_counter() - start < 1.0  # was quadratic: minutes
+
+
+def test_a_python_version_the_format_cannot_hold_is_unknown(tmp_path: Path) -> None:
+    """A conda record's or a custom build's version that is not X.Y.Z[a|b|rcN][+]: recorded as
+    unknown, with a warning, so that the lockfile capture writes reads back."""
+    from envlock.snapshot import from_payload
+
+    payload = {"distributions": [], "python": {"version": "3.12.0.final.0", "method": "probe"}}
+    env = from_payload(payload, tmp_path, "probe")
+    assert env.python.version is None and env.python.method == "probe"
+    assert env.warnings == ("Python version '3.12.0.final.0' is not X.Y.Z; recorded as unknown",)
+    lock = Lockfile(environments={"e": env})
+    assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock), "yaml")) == lock
