@@ -3,7 +3,7 @@ sections."""
 
 from __future__ import annotations
 
-from envlock.nativemodel import BlasLibrary, BlasSection, CudaComponent, CudaSection, Gpu
+from envlock.nativemodel import APIS, BlasLibrary, BlasSection, CudaComponent, CudaSection, Gpu
 from envlock.redact import home_to_tilde
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -26,7 +26,7 @@ def blas_section(
         return BlasSection(method="static", hints=hint_maps, notes=tuple(notes))
     libraries = []
     for lib in payload.get("libraries") or []:
-        if not isinstance(lib, dict) or not lib.get("vendor") or not lib.get("api"):
+        if not isinstance(lib, dict) or not lib.get("vendor") or lib.get("api") not in APIS:
             continue
         threads = lib.get("num_threads")
         libraries.append(
@@ -36,7 +36,7 @@ def blas_section(
                 version=_str(lib.get("version")),
                 architecture=_str(lib.get("architecture")),
                 threading=_str(lib.get("threading")),
-                num_threads=threads if isinstance(threads, int) else None,
+                num_threads=threads if type(threads) is int else None,  # not a bool
                 file=home_to_tilde(str(lib["file"])) if lib.get("file") else None,
                 loaded_by=_str(lib.get("loaded_by")),
                 detected_by=tuple(sorted(str(d) for d in lib.get("detected_by") or [])),
@@ -91,7 +91,7 @@ def cuda_section(payload: dict[str, Any]) -> CudaSection:
                 Gpu(
                     name=str(gpu["name"]),
                     compute_capability=_str(gpu.get("compute_capability")),
-                    memory_mib=memory if isinstance(memory, int) else None,
+                    memory_mib=memory if type(memory) is int else None,  # not a bool
                 )
             )
     frameworks = {
