@@ -380,8 +380,17 @@ def _yaml_dumper() -> Any:
         Dumper.add_representer(
             _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, True)
         )
+        Dumper.add_representer(str, _represent_str)
         _DUMPER = Dumper
     return _DUMPER
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    """PyYAML writes the Unicode line breaks raw inside a single-quoted string, where a reader
+    folds them (``\x85`` reads back as a space): a string holding one is double-quoted, where
+    they are escaped."""
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = None) -> bool:

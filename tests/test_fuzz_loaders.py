@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from envlock import foreign, lockfile
+from envlock._probe import canonical_name
 from envlock.errors import LockfileError, UsageError
 from envlock.model import Lockfile, Package
 
@@ -501,3 +502,70 @@ def test_a_python_version_the_format_cannot_hold_is_unknown(tmp_path: Path) -> N
     assert env.warnings == ("Python version '3.12.0.final.0' is not X.Y.Z; recorded as unknown",)
     lock = Lockfile(environments={"e": env})
     assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock), "yaml")) == lock
+
+
+# What capture writes, whatever the environment's files hold, is a lockfile every reader
+# accepts: the probe's payload (names, versions, INSTALLER, direct_url.json, variables and
+# platform facts are read from files anyone can write) through the same path capture takes.
+_TEXT = st.text(max_size=12)
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_DIRECT_URL = st.fixed_dictionaries(
+    {"url": st.sampled_from(["https://u:p@h/x.whl", "file:///tmp/x", "git+ssh://h/r", "x"])},
+    optional={
+        "vcs_info": st.dictionaries(
+            st.sampled_from(["vcs", "commit_id", "requested_revision"]), _JSONISH
+        ),
+        "dir_info": st.dictionaries(st.sampled_from(["editable"]), _JSONISH),
+        "archive_info": st.dictionaries(st.sampled_from(["hashes", "hash"]), _JSONISH),
+        "subdirectory": _JSONISH,
+    },
+)
+_DIST = st.fixed_dictionaries(
+    {
+        "name": st.text(min_size=1, max_size=12),
+        "version": st.text(min_size=1, max_size=12),
+        "path": st.just("/site/x.dist-info"),
+        "kind": st.sampled_from(["dist-info", "egg-info"]),
+    },
+    optional={
+        "installer": _TEXT,
+        "requested": st.booleans(),
+        "direct_url": _DIRECT_URL | _JSONISH,
+    },
+)
+_FACTS = st.dictionaries(
+    st.sampled_from(["implementation", "version", "abi", "platform_tag", "os", "distro"]),
+    _TEXT,
+)
+
+
+@FUZZ
+@given(
+    dists=st.lists(_DIST, max_size=6, unique_by=lambda d: canonical_name(d["name"])),  # as scan
+    python=_FACTS,
+    platform=_FACTS,
+    variables=st.dictionaries(
+        st.sampled_from(sorted(__import__("envlock.variables").variables.VARIABLES)),
+        st.none() | _TEXT,
+        max_size=4,
+    ),
+)
+def test_what_capture_writes_reads_back(
+    tmp_path: Path, dists: list[dict[str, Any]], python: Any, platform: Any, variables: Any
+) -> None:
+    from envlock.snapshot import from_payload
+
+    payload = {
+        "distributions": dists,
+        "python": {**python, "method": "probe"},
+        "platform": {**platform, "method": "probe"},
+        "variables": variables,
+    }
+    env = from_payload(payload, tmp_path, "probe")
+    lock = Lockfile(environments={"linux-64": env})
+    for fmt in ("yaml", "toml"):
+        assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock, fmt), fmt)) == lock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,16 @@ def test_parsed_lockfile_cache_holds_the_bytes_it_was_parsed_from(
     second_entry.write_bytes(entries[0].read_bytes())
     assert lockfile.load(second) == other
     assert lockfile.load(first) == sample()
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_unicode_line_breaks_in_a_value_read_back(
+    tmp_path: Path, yaml_loader: str, char: str
+) -> None:
+    """PyYAML writes them raw in a single-quoted string, where they fold into a space."""
+    env = sample().environments["other"]
+    odd = Package(name="odd", version=f"1.0{char}x", installer=f"pip{char}")
+    lock = Lockfile({"e": replace(env, packages=(*env.packages, odd))})
+    for name in ("envlock.yaml", "envlock.toml"):
+        lockfile.dump(lock, tmp_path / name)
+        assert lockfile.load(tmp_path / name) == lock
