@@ -161,9 +161,7 @@ class CondaSection:
         hazards = []
         for i, item in enumerate(r.get("hazards", list) or []):
             h = Strict(item, f"{r.where('hazards')}[{i}]", frozenset({"kind", "subject", "detail"}))
-            kind = h.choice("kind", HAZARD_KINDS)
-            if kind is None:
-                raise LockfileError(f"{h.where('kind')}: required")
+            kind = h.required_choice("kind", HAZARD_KINDS)
             hazards.append(Hazard(kind, h.require("subject", str), h.require("detail", str)))
         return cls(
             packages=tuple(packages),

@@ -325,12 +325,12 @@ class Environment:
     @classmethod
     def from_dict(cls, data: object, path: str) -> Environment:
         r = Strict(data, path, _ENVIRONMENT_KEYS)
-        method = r.choice("method", METHODS)
+        method = r.required_choice("method", METHODS)
         python_r = r.child("python", _PYTHON_KEYS)
         platform_r = r.child("platform", _PLATFORM_KEYS)
         packages_r = r.child("packages")
-        if method is None or packages_r is None:
-            raise LockfileError(f"{r.where('method' if method is None else 'packages')}: required")
+        if packages_r is None:
+            raise LockfileError(f"{r.where('packages')}: required")
         packages = []
         for name in sorted(packages_r.data, key=str):
             where = packages_r.where(str(name))

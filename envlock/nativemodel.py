@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from envlock.errors import LockfileError
 from envlock.reader import Strict, compact
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -65,11 +64,8 @@ class BlasLibrary:
     @classmethod
     def from_dict(cls, data: object, path: str) -> BlasLibrary:
         r = Strict(data, path, _LIBRARY_KEYS)
-        api = r.choice("api", APIS)
-        if api is None:
-            raise LockfileError(f"{r.where('api')}: required")
         return cls(
-            api=api,
+            api=r.required_choice("api", APIS),
             vendor=r.require("vendor", str),
             version=r.get("version", str),
             architecture=r.get("architecture", str),
@@ -112,9 +108,7 @@ class BlasSection:
     @classmethod
     def from_dict(cls, data: object, path: str) -> BlasSection:
         r = Strict(data, path, _BLAS_KEYS)
-        method = r.choice("method", ("runtime", "static"))
-        if method is None:
-            raise LockfileError(f"{r.where('method')}: required")
+        method = r.required_choice("method", ("runtime", "static"))
         r.require("libraries", list)
         libraries = [
             BlasLibrary.from_dict(item, f"{r.where('libraries')}[{i}]")
@@ -123,7 +117,7 @@ class BlasSection:
         hints = []
         for i, item in enumerate(r.get("hints", list) or []):
             h = Strict(item, f"{r.where('hints')}[{i}]")
-            hints.append({str(k): h.text_value(str(k)) for k in h.data})
+            hints.append({str(k): h.require(str(k), str) for k in h.data})
         return cls(
             method=method,
             libraries=tuple(libraries),
@@ -243,8 +237,7 @@ class CudaSection:
     @classmethod
     def from_dict(cls, data: object, path: str) -> CudaSection:
         r = Strict(data, path, _CUDA_KEYS)
-        if r.choice("method", ("runtime",)) is None:
-            raise LockfileError(f"{r.where('method')}: required")
+        r.required_choice("method", ("runtime",))
         parts = {}
         for name in CUDA_COMPONENTS:
             child = r.child(name)

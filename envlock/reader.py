@@ -141,19 +141,18 @@ class Reader:
         child = self.child(key)
         if child is None:
             return {}
-        return {str(k): child.text_value(str(k)) for k in child.data}
-
-    def text_value(self, key: str) -> str:
-        """A present key's string value (``require`` would call a null one missing)."""
-        value = self.data[key]
-        if not isinstance(value, str):
-            raise LockfileError(f"{self.where(key)}: expected string, got {_type_name(value)}")
-        return value
+        return {str(k): child.require(str(k), str) for k in child.data}
 
     def choice(self, key: str, options: tuple[str, ...]) -> str | None:
         value = self.get(key, str)
         if value is not None and value not in options:
             raise LockfileError(f"{self.where(key)}: must be one of {', '.join(options)}")
+        return value
+
+    def required_choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.choice(key, options)
+        if value is None:
+            raise LockfileError(f"{self.where(key)}: required")
         return value
 
     def matching(self, key: str, pattern: str, what: str) -> str | None:
