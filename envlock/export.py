@@ -63,6 +63,7 @@ def export(env: Environment, fmt: str, *, name: str | None = None) -> str:
 
 
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")  # PEP 508's
+_CONDA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")  # _libgcc_mutex, _openmp_mutex
 
 
 def check_exportable(env: Environment, name: str | None = None) -> None:
@@ -88,14 +89,14 @@ def check_exportable(env: Environment, name: str | None = None) -> None:
         _text(f"{where}.conda.channels", channel)
     for c in conda.packages:
         at = f"{where}.conda.packages.{c.name}"
-        _name(at, c.name)
+        _name(at, c.name, _CONDA_NAME)
         for field in ("version", "build", "channel", "channel_url", "subdir", "md5", "sha256"):
             _text(f"{at}.{field}", getattr(c, field))
         _text(f"{at}.archive", c.archive)
 
 
-def _name(where: str, value: str) -> None:
-    if _NAME.match(value) is None:
+def _name(where: str, value: str, pattern: re.Pattern[str] = _NAME) -> None:
+    if pattern.match(value) is None:
         raise LockfileError(f"{where}: {_shown(value)} is not a package name; not exported")
 
 
@@ -134,7 +135,7 @@ def requirements(env: Environment, *, name: str | None = None) -> str:
             "# Only the packages pip installed: conda's own are in "
             "`envlock export --to conda-explicit` or `--to environment-yml`."
         )
-    lines += _path_notes(env, "run pip there")
+    lines += _path_notes(env, "run pip there", _OTHER_HOMES)
     return "\n".join(lines + requirement_lines(env)) + "\n"
 
 
@@ -154,7 +155,7 @@ def _requirement(p: Package) -> str:
         if s.path is not None:
             where = _join(s.path, s.subdirectory)
             if s.editable or not _is_absolute(where):
-                return f"{'-e ' if s.editable else ''}{_pip_path(where)}"
+                return f"-e {_quoted(_pip_path(where))}" if s.editable else _pip_path(where)
             return f"{p.name} @ {_file_url(where)}"
         if s.url:
             url = _with_fragment(redact_url(s.url), _subdirectory(s))
@@ -211,12 +212,23 @@ def _is_absolute(path: str) -> bool:
 
 def _pip_path(path: str) -> str:
     """A local path as pip reads it on a requirements line: ``~`` as ``${HOME}`` (pip expands
-    ``${VAR}``, not ``~``), and a relative one starting with ``./``."""
+    ``${VAR}``, not ``~``), and a relative one starting with ``./``. Another user's ``~NAME``
+    stays, for a person to replace (the header says so): it cannot be written otherwise."""
     if path == "~" or path.startswith("~/"):
         return "${HOME}" + path[1:]
-    if _is_absolute(path) or path == "." or path.startswith(("./", "../")):
+    if _is_absolute(path) or path.startswith(("~", "./", "../")) or path == ".":
         return path
     return f"./{path}"
+
+
+def _quoted(option_value: str) -> str:
+    """The value of an option on a requirements line (``-e PATH``), which pip splits as a
+    shell would: quoted when it holds a space."""
+    if " " not in option_value:
+        return option_value
+    import shlex
+
+    return shlex.quote(option_value)
 
 
 def _file_url(path: str) -> str:
@@ -234,13 +246,20 @@ def _local_paths(env: Environment) -> list[str]:
     ]
 
 
+_OTHER_HOMES = "~NAME is NAME's home directory, which pip does not expand: replace it."
+
+
 def _path_notes(env: Environment, relative: str, home: str | None = None) -> list[str]:
-    """Header lines about the local paths the output has, if it has any."""
+    """Header lines about the local paths the output has, if it has any; ``home`` when a path
+    is in a home directory (``_OTHER_HOMES``: in another user's)."""
     paths = _local_paths(env)
     notes = []
     if any(not _is_absolute(p) and not p.startswith("~") for p in paths):
         notes.append(f"# Relative paths are relative to the lockfile's directory: {relative}.")
-    if home and any(p.startswith("~") for p in paths):
+    in_home = [p for p in paths if p.startswith("~")]
+    if home == _OTHER_HOMES:
+        in_home = [p for p in in_home if p != "~" and not p.startswith("~/")]
+    if home and in_home:
         notes.append(f"# {home}")
     return notes
 
@@ -384,11 +403,21 @@ def conda_explicit(env: Environment, *, name: str | None = None) -> str:
         ]
     if env.packages:
         lines.append("# pip's packages are not here: export them with --to requirements.")
+    urls = [_conda_url(p, subdir) for p in conda.packages]
+    if any(url and url.startswith("file://~") for url in urls):
+        lines.append(f"# {_CHANNEL_HOMES}")
     lines.append("@EXPLICIT")
-    for p in conda.packages:
-        url = _conda_url(p, subdir)
+    for p, url in zip(conda.packages, urls):
         lines.append(url or f"# {p.name}-{p.version}-{p.build}: no channel recorded; left out")
     return "\n".join(lines) + "\n"
+
+
+# A local channel in a home directory is recorded as file://~/... (file://~NAME/... in
+# another user's): no home path is written into a lockfile.
+_CHANNEL_HOMES = (
+    "file://~ (or file://~NAME) stands for a home directory, which conda does not expand: "
+    "replace it."
+)
 
 
 def _conda_url(p: CondaPackage, default_subdir: str | None) -> str | None:
@@ -452,6 +481,8 @@ def environment_yml(env: Environment, *, name: str | None = None) -> str:
         "# conda env create --file <this file>",
     ]
     header += _path_notes(env, "keep this file there, as conda runs pip in its directory")
+    if any(c.startswith("file://~") for c in data.get("channels", [])):
+        header.append(f"# {_CHANNEL_HOMES}")
     body = yaml.safe_dump(
         data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
     )

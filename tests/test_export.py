@@ -27,6 +27,7 @@ from packaging.requirements import Requirement
 from support import envlock, host_env
 
 from envlock import api, lockfile
+from envlock import export as export_module
 from envlock.condamodel import CondaPackage, CondaSection
 from envlock.errors import LockfileError, UsageError
 from envlock.export import FORMATS, export
@@ -118,6 +119,29 @@ def test_requirements_every_source_kind() -> None:
             continue  # pip's own spellings of local paths, not PEP 508
         req = Requirement(line)
         assert req.name in {p.name for p in env.packages}
+
+
+def test_paths_in_home_directories() -> None:
+    """Yours is ${HOME}, which pip expands; another user's (recorded as ~NAME: no home path is
+    written into a lockfile) stays for a person to replace, as the header says; a local
+    channel in a home directory likewise."""
+    env = _env(
+        Package("mine", "1", source=Source(kind="directory", path="~/src/mine", editable=True)),
+        Package("theirs", "2", source=Source(kind="directory", path="~alice/src/theirs")),
+        conda=CondaSection(
+            packages=(
+                CondaPackage("local", "1", "0", channel_url="file://~alice/bld", subdir="noarch"),
+            ),
+            channels=("file://~alice/bld",),
+        ),
+    )
+    text = export(env, "requirements")
+    assert _requirement_lines(text) == ["-e ${HOME}/src/mine", "~alice/src/theirs"]
+    assert f"# {export_module._OTHER_HOMES}" in text.splitlines()
+    assert "# ~NAME" not in export(_env(DIRECT[2]), "requirements")  # ~/ only: no note
+    for fmt in ("conda-explicit", "environment-yml"):
+        text = export(env, fmt)
+        assert "file://~alice/bld" in text and "which conda does not expand" in text, fmt
 
 
 def test_requirements_are_deterministic_and_the_same_from_yaml_and_toml() -> None:
@@ -215,6 +239,11 @@ CONDA = CondaSection(
             md5=MD5,
         ),
         CondaPackage("lost", "1.0", "0"),
+        # conda's names may start with '_': nearly every Linux environment has these
+        CondaPackage(
+            "_libgcc_mutex", "0.1", "conda_forge", channel="conda-forge", subdir="linux-64"
+        ),
+        CondaPackage("_openmp_mutex", "4.5", "2_gnu", channel="conda-forge", subdir="linux-64"),
     ),
     channels=("conda-forge",),
 )
@@ -230,6 +259,8 @@ def test_conda_explicit_urls_hashes_and_channels() -> None:
     assert "# platform: linux-64" in lines
     body = lines[lines.index("@EXPLICIT") + 1 :]
     assert body == [
+        "https://conda.anaconda.org/conda-forge/linux-64/_libgcc_mutex-0.1-conda_forge.conda",
+        "https://conda.anaconda.org/conda-forge/linux-64/_openmp_mutex-4.5-2_gnu.conda",
         "# lost-1.0-0: no channel recorded; left out",
         f"https://conda.anaconda.org/conda-forge/linux-64/numpy-2.1.3-py311h_0.conda#{MD5}",
         "https://repo.anaconda.com/pkgs/main/linux-64/old-1.0-0.conda",
@@ -252,6 +283,8 @@ def test_environment_yml_lists_conda_then_pip() -> None:
         "pkgs/main",
     ]
     assert data["dependencies"] == [
+        "_libgcc_mutex=0.1=conda_forge",
+        "_openmp_mutex=4.5=2_gnu",
         "lost=1.0=0",
         "numpy=2.1.3=py311h_0",
         "old=1.0=0",
@@ -428,17 +461,18 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     build_wheel(wheelhouse, "alpha", "1.0")
     build_wheel(root / "wheels", "beta", "2.0")
     build_wheel(tmp_path / "elsewhere", "delta", "4.0")
-    make_project(root / "editme", "editme", "0.1")
+    editme = make_project(root / "edit me", "editme", "0.1")  # a space: pip splits -e's value
     plain = make_project(root / "plainsrc", "plain", "0.2")  # a directory named otherwise
-    with open(plain / "pyproject.toml", "a", encoding="utf-8") as pyproject:
-        pyproject.write('[project]\nname = "plain"\nversion = "0.2"\n')
+    for project, name, version in ((plain, "plain", "0.2"), (editme, "editme", "0.1")):
+        with open(project / "pyproject.toml", "a", encoding="utf-8") as pyproject:
+            pyproject.write(f'[project]\nname = "{name}"\nversion = "{version}"\n')
     repo = make_project(tmp_path / "repo", "fromgit", "0.3")
     commit = make_git_repo(repo)
     a = make_venv(tmp_path / "a")
     pip_install(a, "--find-links", str(wheelhouse), "alpha")
     pip_install(a, str(root / "wheels" / "beta-2.0-py3-none-any.whl"))
     pip_install(a, str(tmp_path / "elsewhere" / "delta-4.0-py3-none-any.whl"))
-    pip_install(a, "-e", str(root / "editme"))
+    pip_install(a, "-e", str(root / "edit me"))
     pip_install(a, str(plain))
     pip_install(a, git_requirement("fromgit", repo, commit))
     done = envlock("capture", "--python", str(a), "envlock.yaml", cwd=root, env=host_env())
@@ -449,7 +483,7 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = (root / "requirements.txt").read_text(encoding="utf-8")
     lines = _requirement_lines(text)
-    assert "alpha==1.0" in lines and "-e ./editme" in lines and "./plainsrc" in lines
+    assert "alpha==1.0" in lines and "-e './edit me'" in lines and "./plainsrc" in lines
     assert any(line.startswith("./wheels/beta-2.0-py3-none-any.whl  # sha256=") for line in lines)
     assert any(line.startswith("delta @ file://") and "#sha256=" in line for line in lines)
     assert f"fromgit @ git+{repo.resolve().as_uri()}@{commit}" in lines
@@ -498,6 +532,7 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
     alpha = conda_dist_info(prefix, platform.python_version(), "alpha", "1.0")
     write_record(prefix, "alpha", "1.0", "py_0", files=[f"{alpha}/METADATA", f"{alpha}/RECORD"])
     write_record(prefix, "libfoo", "2.0", "h1234_1", build_number=1, files=["lib/libfoo.so"])
+    write_record(prefix, "_libgcc_mutex", "0.1", "conda_forge", files=[])  # '_': conda allows it
     tzdata = write_record(prefix, "tzdata", "2024a", "h0_0", channel="defaults", subdir="noarch")
     record = json.loads(tzdata.read_text())  # an older package, served as .tar.bz2
     for key in ("fn", "url"):
