@@ -202,6 +202,8 @@ def fenced_payload(
         last = err[-1] if err else f"exit status {returncode}"
         if returncode < 0:  # a crash: stderr's last line may be anyone's start-up output
             last = f"killed by signal {_signal_name(-returncode)}"
+        elif last.startswith("SyntaxError"):  # the probe's own syntax: Python 3.8's
+            last += " (envlock's probe needs Python 3.8 or later)"
         raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")
     try:
         payload = json.loads(out[start + len(marker) : end])

@@ -173,6 +173,23 @@ def test_a_probe_that_fails_says_why_in_one_line(venv: Path, site: Path, cli_env
     assert "\x1b" not in err
 
 
+def test_an_interpreter_older_than_the_probe_is_named_as_such() -> None:
+    """What Python 3.6 prints when it compiles the probe (its stderr, verbatim): the error says
+    the probe needs 3.8, not only that it failed."""
+    stderr = (
+        b'  File "/tmp/envlock/_probe.py", line 9\n'
+        b"    from __future__ import annotations\n"
+        b"    ^\n"
+        b"SyntaxError: future feature annotations is not defined\n"
+    )
+    with pytest.raises(target.TargetError) as e:
+        target.fenced_payload(Path("/opt/py36/bin/python"), 1, b"", stderr, target.new_marker())
+    assert str(e.value).endswith(
+        "the probe failed: SyntaxError: future feature annotations is not defined "
+        "(envlock's probe needs Python 3.8 or later)"
+    )
+
+
 def test_a_probe_killed_by_a_signal_says_which(venv: Path, site: Path, cli_env: Path) -> None:
     (site / "00-crash.pth").write_text(
         "import os, signal, sys; sys.stderr.write('last words\\n'); "
