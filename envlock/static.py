@@ -22,14 +22,21 @@ _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 
 
 def site_packages(prefix: Path) -> list[Path]:
+    """The directories a prefix's Python imports distributions from, in its order. Debian's and
+    Ubuntu's ``/usr`` has ``dist-packages`` instead: pip's under ``local/lib/pythonX.Y``, then
+    apt's in ``lib/python3``, then ``lib/pythonX.Y``."""
     found = []
     lib = prefix / "lib"
-    if lib.is_dir():
-        for child in sorted(lib.iterdir()):
-            if _PYDIR.match(child.name) and (child / "site-packages").is_dir():
-                found.append(child / "site-packages")
+    versions = sorted(c.name for c in lib.iterdir() if _PYDIR.match(c.name)) if lib.is_dir() else []
+    for name in versions:
+        if (lib / name / "site-packages").is_dir():
+            found.append(lib / name / "site-packages")
+    debian = [prefix / "local" / "lib" / name / "dist-packages" for name in versions]
+    debian.append(lib / "python3" / "dist-packages")
+    debian += [lib / name / "dist-packages" for name in versions]
     for rel in ("Lib/site-packages", "lib/site-packages", "site-packages"):
-        candidate = prefix / rel
+        debian.append(prefix / rel)
+    for candidate in debian:
         if candidate.is_dir() and candidate not in found:
             found.append(candidate)
     return found

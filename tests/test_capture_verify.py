@@ -390,6 +390,35 @@ def test_prefix_that_is_not_an_environment(tmp_path: Path) -> None:
     assert "is not a Python environment: no site-packages in it" in done.stderr
 
 
+def test_prefix_of_debians_usr_reads_its_dist_packages(tmp_path: Path) -> None:
+    """Debian's and Ubuntu's /usr: pip's packages in local/lib/pythonX.Y/dist-packages, apt's in
+    lib/python3/dist-packages (installed here by pip --target, so the files are pip's own);
+    the first of a project on the path is the one imported, as for the interpreter."""
+    wheels = tmp_path / "wheels"
+    for name, version in (("shared", "2.0"), ("pipped", "1.0")):
+        build_wheel(wheels, name, version)
+    build_wheel(tmp_path / "old", "shared", "1.0")
+    build_wheel(tmp_path / "old", "apted", "3.0")
+    usr = tmp_path / "usr"
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (usr / "lib" / version).mkdir(parents=True)  # the standard library's directory
+    local = usr / "local" / "lib" / version / "dist-packages"
+    apt = usr / "lib" / "python3" / "dist-packages"
+    for target, where, names in (
+        (local, wheels, "shared pipped"),
+        (apt, tmp_path / "old", "shared apted"),
+    ):
+        for name in names.split():
+            pip_install(Path(sys.executable), "--no-deps", "--no-index", "--find-links", str(where),
+                        "--target", str(target), name)  # fmt: skip
+    done = envlock("capture", "--prefix", str(usr), "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    (env,) = validate(tmp_path / "envlock.yaml")["environments"].values()
+    found = {name: p["version"] for name, p in env["packages"].items()}
+    assert found == {"shared": "2.0", "pipped": "1.0", "apted": "3.0"}
+    assert env["python"]["version"] == version[len("python") :]
+
+
 def test_named_environments(venv: Path, work: Path, tmp_path: Path, wheelhouse: Path) -> None:
     path = tmp_path / "multi.yaml"
     other = make_venv(tmp_path / "other")
