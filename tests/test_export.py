@@ -557,6 +557,7 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
         env=env,
     )
     assert done.returncode == 0, done.stderr
+    assert f"wrote envlock.yaml [py{version}]: 5 conda and 1 pip packages\n" in done.stderr
 
     done = envlock("export", "--to", "conda-explicit", "-o", "explicit.txt", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr

@@ -46,7 +46,7 @@ def test_json_report_contract() -> None:
 
 def test_text_report_groups_and_colours() -> None:
     plain = text.render(drifted(), "envlock.yaml")
-    assert plain.splitlines()[0] == "envlock.yaml [linux-64]: 1 packages checked"
+    assert plain.splitlines()[0] == "envlock.yaml [linux-64]: 2 packages checked"  # lib missing
     assert "Missing packages (1)" in plain and "Version changes (1)" in plain
     assert plain.index("Missing packages") < plain.index("Version changes")
     assert plain.rstrip().endswith("drift: 2 errors")

@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     with _locked(path):
         existing = _read(path, args.format)  # as it is now: another capture may have written
         written = lockfile.dump(api.record(existing, name, env), path, args.format)
-    summary = f"{display_path(path)} [{name}]: {len(env.packages)} packages"
+    counts = f"{len(env.packages)} packages"
+    if env.conda is not None:
+        counts = f"{len(env.conda.packages)} conda and {len(env.packages)} pip packages"
+    summary = f"{display_path(path)} [{name}]: {counts}"
     say(args, f"wrote {summary}" if written else f"unchanged, not rewritten: {summary}")
     return 0
 

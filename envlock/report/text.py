@@ -89,9 +89,11 @@ def render(result: Result, lockfile: str, colour: bool = False) -> str:
 
 
 def _checked(result: Result) -> str:
-    counts = f"{len(result.live.packages)} packages"
-    if result.live.conda is not None:
-        counts = (
-            f"{len(result.live.conda.packages)} conda and {len(result.live.packages)} pip packages"
-        )
-    return counts
+    """How many packages were compared: those on either side (a lockfile's missing packages
+    were checked as much as the environment's)."""
+    sides = (result.live, result.expected)
+    pip = len({p.name for env in sides for p in env.packages})
+    conda = [env.conda for env in sides if env.conda is not None]
+    if not conda:
+        return f"{pip} packages"
+    return f"{len({p.name for c in conda for p in c.packages})} conda and {pip} pip packages"
