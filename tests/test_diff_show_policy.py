@@ -69,6 +69,22 @@ def test_show_summarises(locks: tuple[Path, Path]) -> None:
     assert "python    cpython 3." in done.stdout
 
 
+def test_show_names_a_blas_once_when_two_files_are_it() -> None:
+    """Debian's numpy loads libblas.so.3 (the alternative, OpenBLAS here) and OpenBLAS's own
+    library: two files in the lockfile, one BLAS in the summary."""
+    from envlock.model import Environment, Lockfile, Platform, Python
+    from envlock.nativemodel import BlasLibrary, BlasSection
+    from envlock.report import summary
+
+    libs = tuple(
+        BlasLibrary("blas", "openblas", "0.3.21", "Cooperlake", file=f, loaded_by="numpy")
+        for f in ("lib/libblas.so.3", "lib/libopenblasp-r0.3.21.so")
+    )
+    env = Environment(Python(), Platform(), blas=BlasSection("runtime", libraries=libs))
+    shown = summary.render(Lockfile({"e": env}), "x.yaml")
+    assert "  blas      openblas 0.3.21 Cooperlake (numpy)\n" in shown
+
+
 def test_policy_in_pyproject(locks: tuple[Path, Path], venv: Path) -> None:
     a, b = locks
     args = ["verify", "--no-runtime", "--python", str(venv), str(b)]

@@ -21,7 +21,7 @@ def _blas(env: Environment) -> str:
         for lib in env.blas.libraries
         if lib.api == "blas"
     ]
-    return "; ".join(libs) or "none loaded"
+    return "; ".join(dict.fromkeys(libs)) or "none loaded"  # Debian: libblas.so.3 is OpenBLAS
 
 
 def _cuda(env: Environment) -> str:
