@@ -111,7 +111,9 @@ class Source:
         if kind is None:
             detail = min(_SOURCE_KEYS.intersection(r.data), default=None)
             if detail is not None:
-                raise LockfileError(f"{r.where(detail)}: says where from, but 'source' is missing")
+                raise LockfileError(
+                    f"{r.where(detail)}: given without 'source' ({', '.join(SOURCE_KINDS)})"
+                )
             return None
         return cls(
             kind=kind,
