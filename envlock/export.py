@@ -135,7 +135,9 @@ def requirements(env: Environment, *, name: str | None = None) -> str:
             "# Only the packages pip installed: conda's own are in "
             "`envlock export --to conda-explicit` or `--to environment-yml`."
         )
-    lines += _path_notes(env, "run pip there", _OTHER_HOMES)
+    lines += _path_notes(env, "run pip there")
+    if any(_in_other_home(p) for p in _local_paths(env)):
+        lines.append(f"# {_OTHER_HOMES}")
     return "\n".join(lines + requirement_lines(env)) + "\n"
 
 
@@ -249,17 +251,17 @@ def _local_paths(env: Environment) -> list[str]:
 _OTHER_HOMES = "~NAME is NAME's home directory, which pip does not expand: replace it."
 
 
+def _in_other_home(path: str) -> bool:
+    return path.startswith("~") and path != "~" and not path.startswith("~/")
+
+
 def _path_notes(env: Environment, relative: str, home: str | None = None) -> list[str]:
-    """Header lines about the local paths the output has, if it has any; ``home`` when a path
-    is in a home directory (``_OTHER_HOMES``: in another user's)."""
+    """Header lines about the local paths the output has, if it has any."""
     paths = _local_paths(env)
     notes = []
     if any(not _is_absolute(p) and not p.startswith("~") for p in paths):
         notes.append(f"# Relative paths are relative to the lockfile's directory: {relative}.")
-    in_home = [p for p in paths if p.startswith("~")]
-    if home == _OTHER_HOMES:
-        in_home = [p for p in in_home if p != "~" and not p.startswith("~/")]
-    if home and in_home:
+    if home and any(p.startswith("~") for p in paths):
         notes.append(f"# {home}")
     return notes
 

@@ -24,19 +24,18 @@ _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 def site_packages(prefix: Path) -> list[Path]:
     """The directories a prefix's Python imports distributions from, in its order. Debian's and
     Ubuntu's ``/usr`` has ``dist-packages`` instead: pip's under ``local/lib/pythonX.Y``, then
-    apt's in ``lib/python3``, then ``lib/pythonX.Y``."""
-    found = []
+    apt's in ``lib/python3``, then ``lib/pythonX.Y``'s."""
     lib = prefix / "lib"
     versions = sorted(c.name for c in lib.iterdir() if _PYDIR.match(c.name)) if lib.is_dir() else []
-    for name in versions:
-        if (lib / name / "site-packages").is_dir():
-            found.append(lib / name / "site-packages")
-    debian = [prefix / "local" / "lib" / name / "dist-packages" for name in versions]
-    debian.append(lib / "python3" / "dist-packages")
-    debian += [lib / name / "dist-packages" for name in versions]
-    for rel in ("Lib/site-packages", "lib/site-packages", "site-packages"):
-        debian.append(prefix / rel)
-    for candidate in debian:
+    candidates = [lib / name / "site-packages" for name in versions]
+    candidates += [prefix / "local" / "lib" / name / "dist-packages" for name in versions]
+    candidates.append(lib / "python3" / "dist-packages")
+    candidates += [lib / name / "dist-packages" for name in versions]
+    candidates += [
+        prefix / rel for rel in ("Lib/site-packages", "lib/site-packages", "site-packages")
+    ]
+    found: list[Path] = []
+    for candidate in candidates:
         if candidate.is_dir() and candidate not in found:
             found.append(candidate)
     return found
