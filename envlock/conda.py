@@ -616,11 +616,7 @@ def _record(fn: str, text: str, history: dict[str, str]) -> CondaRecord | str:
         name=name,
         version=version,
         build=build,
-        build_number=(
-            number
-            if isinstance(number, int) and not isinstance(number, bool) and number >= 0
-            else None
-        ),
+        build_number=number if type(number) is int and number >= 0 else None,  # not a bool
         channel=channel,
         channel_url=channel_url,
         subdir=subdir,

@@ -387,7 +387,7 @@ def _yaml_dumper() -> Any:
 
 def _represent_str(dumper: Any, value: str) -> Any:
     """PyYAML writes the Unicode line breaks raw inside a single-quoted string, where a reader
-    folds them (``\x85`` reads back as a space): a string holding one is double-quoted, where
+    folds them (U+0085 reads back as a space): a string holding one is double-quoted, where
     they are escaped."""
     style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)

@@ -256,12 +256,14 @@ def from_payload(
     """The environment a probe payload (or static read) describes; ``conda`` is the prefix's
     conda side, read from its files, when it has one."""
     warnings = list(payload.get("warnings", []))
-    distributions = [d for d in payload["distributions"] if valid_name(d["name"])]
-    warnings.extend(
-        f"{d['path']}: {d['name']!r} is not a valid project name (PEP 508); not recorded"
-        for d in payload["distributions"]
-        if not valid_name(d["name"])
-    )
+    distributions = []
+    for d in payload["distributions"]:
+        if valid_name(d["name"]):
+            distributions.append(d)
+        else:
+            warnings.append(
+                f"{d['path']}: {d['name']!r} is not a valid project name (PEP 508); not recorded"
+            )
     warnings.extend(filter(None, map(problem_warning, payload.get("problems") or ())))
     warnings.extend(
         f"{d['path']}: version {d['version']!r} is not PEP 440; recorded as is, compared exactly"

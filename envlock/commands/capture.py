@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     with _locked(path):
         existing = _read(path, args.format)  # as it is now: another capture may have written
         written = lockfile.dump(api.record(existing, name, env), path, args.format)
-    counts = f"{len(env.packages)} packages"
-    if env.conda is not None:
-        counts = f"{len(env.conda.packages)} conda and {len(env.packages)} pip packages"
-    summary = f"{display_path(path)} [{name}]: {counts}"
+    from envlock.report.text import package_counts
+
+    conda = len(env.conda.packages) if env.conda is not None else None
+    summary = f"{display_path(path)} [{name}]: {package_counts(len(env.packages), conda)}"
     say(args, f"wrote {summary}" if written else f"unchanged, not rewritten: {summary}")
     return 0
 

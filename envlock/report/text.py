@@ -93,7 +93,11 @@ def _checked(result: Result) -> str:
     were checked as much as the environment's)."""
     sides = (result.live, result.expected)
     pip = len({p.name for env in sides for p in env.packages})
-    conda = [env.conda for env in sides if env.conda is not None]
-    if not conda:
-        return f"{pip} packages"
-    return f"{len({p.name for c in conda for p in c.packages})} conda and {pip} pip packages"
+    condas = [env.conda for env in sides if env.conda is not None]
+    conda = len({p.name for c in condas for p in c.packages}) if condas else None
+    return package_counts(pip, conda)
+
+
+def package_counts(pip: int, conda: int | None) -> str:
+    """``N packages``, or ``N conda and M pip packages`` for a conda environment."""
+    return f"{pip} packages" if conda is None else f"{conda} conda and {pip} pip packages"
