@@ -27,10 +27,12 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Any
 
-_UNSAFE = re.compile(
+# Patterns, not compiled objects: ``re`` compiles each on first use (and keeps it), and most
+# runs never need to, because almost every value is printable ASCII.
+_UNSAFE = (
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -42,7 +44,9 @@ def _visible(char: str) -> str:
 def printable(text: str, keep: str = "") -> str:
     """``text`` with every unsafe character made visible (see the module). Characters in
     ``keep`` are left for the caller to escape its own way (GitHub's ``%0A``)."""
-    return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
+    if text.isascii() and text.isprintable():
+        return text
+    return re.sub(_UNSAFE, lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
 
 
 def well_formed(data: Any) -> Any:
@@ -50,7 +54,7 @@ def well_formed(data: Any) -> Any:
     written as visible text, so that its JSON holds no ``\\udc80`` escape that strict
     consumers reject. Nothing else changes: JSON escapes control characters itself."""
     if isinstance(data, str):
-        return _SURROGATE.sub(lambda m: _visible(m.group()), data)
+        return data if data.isascii() else re.sub(_SURROGATE, lambda m: _visible(m.group()), data)
     if isinstance(data, dict):
         return {well_formed(k): well_formed(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):

@@ -55,38 +55,41 @@ _SECRET_WORDS = frozenset(
 )
 _SECRET_SUFFIXES = ("token", "secret", "password", "passwd", "signature")
 _SECRET_PREFIXES = ("x-amz-", "x-goog-")
-_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_HUMP = r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"
+_WORD_SPLIT = r"[^a-z0-9]+"
+# The patterns below are strings, not compiled objects: ``re`` compiles each on first use and
+# keeps it, and most runs never need most of them (a value with no ``/``, ``@``, ``\\`` or
+# ``=`` is never searched).
 # ``${NAME}``: a placeholder that a tool fills in later, not a secret.
-_PLACEHOLDER = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}:(?=//)")
+_PLACEHOLDER = r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.-]{0,31}:(?=//)"
 # What may follow the ``@`` of an authority: a host (or IP literal) and an optional port.
-_HOST_PORT = re.compile(r"(?:\[[0-9A-Za-z:.%]*\]|[^\[\]:@\s/?#\\]*)(?::(?:\d*|\$\{\w+\}))?")
+_HOST_PORT = r"(?:\[[0-9A-Za-z:.%]*\]|[^\[\]:@\s/?#\\]*)(?::(?:\d*|\$\{\w+\}))?"
 # scp-like Git locations: ``user@host:path`` (no scheme).
-_SCP = re.compile(r"(?P<user>[^@/\s]+)@(?P<rest>[A-Za-z0-9.-]+:(?!//))")
+_SCP = r"(?P<user>[^@/\s]+)@(?P<rest>[A-Za-z0-9.-]+:(?!//))"
 # A query or fragment splits into ``name=value`` pairs at ``&`` or ``;`` followed by a name
 # and ``=``; any other ``&`` or ``;`` belongs to the value before it (so it is masked too).
-_PAIR_SEPARATOR = re.compile(r"([&;])(?=[^&;=]*=)")
+_PAIR_SEPARATOR = r"([&;])(?=[^&;=]*=)"
 # anaconda.org style ``/t/<token>`` path segment.
-_CONDA_TOKEN = re.compile(r"/t/(?P<token>[^/\s?#]+)(?=[/\s?#]|\Z)")
+_CONDA_TOKEN = r"/t/(?P<token>[^/\s?#]+)(?=[/\s?#]|\Z)"
 # A URL in free text: a scheme at the start of a word, up to white space, a control
 # character or another character that is never part of a URL, less the punctuation that ends
 # a sentence or closes a quotation. Bounded, and anchored at the start of a word: linear.
-_URL_IN_TEXT = re.compile(
+_URL_IN_TEXT = (
     r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://"
     r"(?:[^\s\x00-\x1f\x7f\"<>`]*[^\s\x00-\x1f\x7f\"<>`.,;:!?')\]])?"
 )
-_AUTHORITY_END = re.compile(r"[/?#\\]")
+_AUTHORITY_END = r"[/?#\\]"
 # ``user:password@`` at the start of a word with no scheme before it (a scheme's is
 # handled with its URL): ``//u:pw@host/x``, ``deploy:pw@github.com:org/repo.git``,
 # ``git+deploy:pw@github.com:org/repo.git``.
-_BARE_USERINFO = re.compile(
+_BARE_USERINFO = (
     r"(?:^|(?<=[\s\"'=(<,\[]))(?P<lead>//|[A-Za-z][A-Za-z0-9.-]{0,15}\+)?(?P<user>[^\s@/:\"'<>]+):(?P<password>[^\s@/\"'<>]+)@"
     r"(?=[A-Za-z0-9\[])"
 )
 # ``name=value`` after ``?``, ``&`` or ``;`` in text that is not a URL (a tool's message
 # quoting part of one).
-_PAIR_IN_TEXT = re.compile(
+_PAIR_IN_TEXT = (
     r"(?<=[?&;])(?P<name>[A-Za-z][\w.-]{0,63})="
     r"(?P<value>(?:[^\s&;#'\"<>]*[^\s&;#'\"<>.,:!?)\]])?)"
 )
@@ -96,16 +99,15 @@ _PATH_START = r"(?:^|(?<=[^\w.~/\\-])|(?<=//))"
 _PATH_END = r"(?![\w.-])"
 # Another user's home directory: ``/home/name``, ``/Users/name``, ``C:\Users\name`` (also as
 # ``/C:/Users/name`` in a ``file:`` URL), and root's.
-_OTHER_HOME = re.compile(
-    _PATH_START + r"(?:(?:/home/|/Users/|/?[A-Za-z]:[\\/](?i:users)[\\/])"
-    r"(?P<user>[^/\\\s\"'`<>|:;,*?]+)|(?P<root>/root" + _PATH_END + "))",
-    re.MULTILINE,
+_OTHER_HOME = (
+    "(?m)" + _PATH_START + r"(?:(?:/home/|/Users/|/?[A-Za-z]:[\\/](?i:users)[\\/])"
+    r"(?P<user>[^/\\\s\"'`<>|:;,*?]+)|(?P<root>/root" + _PATH_END + "))"
 )
 
 
 def is_placeholder(text: str) -> bool:
     """Whether ``text`` is nothing but ``${VAR}`` placeholders."""
-    return _PLACEHOLDER.fullmatch(text) is not None
+    return re.fullmatch(_PLACEHOLDER, text) is not None
 
 
 def secret_parameter(name: str) -> bool:
@@ -118,7 +120,7 @@ def secret_parameter(name: str) -> bool:
     lower = name.lower()
     if lower.startswith(_SECRET_PREFIXES):
         return True
-    words = [w for w in _WORD_SPLIT.split(_HUMP.sub("_", name).lower()) if w]
+    words = [w for w in re.split(_WORD_SPLIT, re.sub(_HUMP, "_", name).lower()) if w]
     return any(w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES) for w in words)
 
 
@@ -134,7 +136,7 @@ def _redact_pairs(text: str) -> str:
     """A query or fragment with the value of every secret parameter masked."""
     if "=" not in text:
         return text
-    pieces = _PAIR_SEPARATOR.split(text)  # pair, separator, pair, ...
+    pieces = re.split(_PAIR_SEPARATOR, text)  # pair, separator, pair, ...
     for i in range(0, len(pieces), 2):
         name, eq, value = pieces[i].partition("=")
         if eq and value and secret_parameter(name) and not is_placeholder(value):
@@ -148,7 +150,7 @@ def _redact_token_segment(path: str) -> str:
         placeholder = is_placeholder(match["token"].rstrip(".,;:!?')]"))
         return match.group() if placeholder else f"/t/{REDACTED}"
 
-    return _CONDA_TOKEN.sub(mask, path) if "/t/" in path else path
+    return re.sub(_CONDA_TOKEN, mask, path) if "/t/" in path else path
 
 
 def _redact_tail(tail: str) -> str:
@@ -170,17 +172,17 @@ def redact_url(url: str) -> str:
     stripped = url.lstrip()
     if stripped != url:
         return url[: len(url) - len(stripped)] + redact_url(stripped)
-    scheme = _SCHEME.match(url)
+    scheme = re.match(_SCHEME, url)
     if scheme is None and not url.startswith("//"):
-        scp = _SCP.match(url)
+        scp = re.match(_SCP, url)
         if scp is not None and not _keep_userinfo(scp["user"]):
             url = url[scp.start("rest") :]
         return _redact_tail(url)
     start = (scheme.end() if scheme else 0) + 2
-    found = _AUTHORITY_END.search(url, start)
+    found = re.compile(_AUTHORITY_END).search(url, start)  # (cached by re)
     end = found.start() if found else len(url)
     userinfo, at, host_port = url[start:end].rpartition("@")
-    if _HOST_PORT.fullmatch(host_port) is None or (not at and _misplaced_userinfo(url, end)):
+    if re.fullmatch(_HOST_PORT, host_port) is None or (not at and _misplaced_userinfo(url, end)):
         return REDACTED
     authority = url[start:end] if not at or _keep_userinfo(userinfo) else host_port
     return url[:start] + authority + _redact_tail(url[end:])
@@ -200,7 +202,7 @@ def redact_urls(text: str) -> str:
     changed."""
     if "//" not in text:
         return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
+    return re.sub(_URL_IN_TEXT, lambda m: redact_url(m.group()), text)
 
 
 def redact_text(text: str) -> str:
@@ -211,9 +213,9 @@ def redact_text(text: str) -> str:
         return text  # (most versions, names and values)
     text = _redact_token_segment(redact_urls(text))
     if "@" in text:
-        text = _BARE_USERINFO.sub(_drop_userinfo, text)
+        text = re.sub(_BARE_USERINFO, _drop_userinfo, text)
     if "=" in text:
-        text = _PAIR_IN_TEXT.sub(_mask_pair, text)
+        text = re.sub(_PAIR_IN_TEXT, _mask_pair, text)
     return home_to_tilde(text)
 
 
@@ -285,7 +287,7 @@ def home_to_tilde(text: str) -> str:
         flags = re.IGNORECASE if os.name == "nt" else 0
         text = re.sub(_PATH_START + body + _PATH_END, "~", text, flags=flags | re.MULTILINE)
     if "/" in text or "\\" in text:
-        text = _OTHER_HOME.sub(_other_home, text)
+        text = re.sub(_OTHER_HOME, _other_home, text)
     return text
 
 
