@@ -28,8 +28,10 @@ in the machine's load hits them alike. Timed, all against the same environment:
   write scripts that do not import ``re``; pip before 25.2 wrote one that does),
 * floors: the venv's interpreter doing nothing (``-c pass``), and importing only ``runpy``
   (what ``-m`` costs), ``re`` (what pip < 25.2's script costs) or ``dataclasses`` (what
-  envlock's frozen dataclasses cost before the first is made): no command that starts this
-  interpreter can be faster than the floor under it,
+  envlock's frozen dataclasses cost before the first is made), or reading the four files of
+  each distribution that a check of it must read (no parsing, no lockfile, no comparison):
+  no command that starts this interpreter, or that checks the packages, can be faster than
+  the floor under it,
 * ``VENVPY -m pip freeze`` when the venv has pip (``--with-pip`` puts it in the built venv),
   else this interpreter's ``pip --python VENVPY freeze`` (two interpreters start),
 * ``uv pip freeze --python VENVPY`` when ``uv`` is on PATH.
@@ -98,10 +100,25 @@ SCRIPTS = {
 # What the venv's interpreter costs before any of envlock's code runs: the floors under the
 # rows above them, timed in the same rounds.
 FLOORS = {
-    "start-up: -c pass": "pass",
-    "... + import runpy (-m)": "import runpy",
-    "... + import re (pip < 25.2's script)": "import re",
-    "... + import dataclasses": "import dataclasses",
+    "start-up: -c pass": ("pass", None),
+    "... + import runpy (-m)": ("import runpy", None),
+    "... + import re (pip < 25.2's script)": ("import re", None),
+    "... + import dataclasses": ("import dataclasses", None),
+    # What any check of the packages must read, and nothing more: no parsing, no lockfile.
+    "... + read each dist-info's files": (
+        "import os, sys\n"
+        "for d in sys.path:\n"
+        "    if d.endswith('-packages') and os.path.isdir(d):\n"
+        "        for e in os.scandir(d):\n"
+        "            if e.name.endswith('.dist-info'):\n"
+        "                for f in ('METADATA', 'INSTALLER', 'REQUESTED', 'direct_url.json'):\n"
+        "                    try:\n"
+        "                        with open(os.path.join(e.path, f), 'rb') as h:\n"
+        "                            h.read()\n"
+        "                    except OSError:\n"
+        "                        pass\n",
+        "VENVPY -c: open and read METADATA, INSTALLER, REQUESTED, direct_url.json of each",
+    ),
 }
 REPEATED = "its result stands"  # what envlock verify says when it repeats a result
 
@@ -366,9 +383,13 @@ def plan(python: Path, work: Path, env: dict[str, str], only_baselines: bool) ->
                 )
         else:
             print("note: the venv cannot import envlock: no in-process row (try --inside)")
-    for label, code in FLOORS.items():
+    for label, (code, note) in FLOORS.items():
         benches.append(
-            Bench(f"floor: {label}", [str(python), "-c", code], note=f"VENVPY -c {code!r}")
+            Bench(
+                f"floor: {label}",
+                [str(python), "-c", code],
+                note=note or f"VENVPY -c {code!r}",
+            )
         )
     if query(python, "import pip", work, env).returncode == 0:
         benches.append(

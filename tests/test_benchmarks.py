@@ -39,7 +39,7 @@ def test_bench_speed_times_every_row(tmp_path: Path) -> None:
         repeats.append("  ... unchanged, with the runtime probes")
     floors = [label for label in rows if label.startswith("floor: ")]
     assert set(checks + repeats + ["envlock capture --python", "pip freeze"]) <= set(rows)
-    assert len(floors) == 4
+    assert len(floors) == 5
     for label in checks + repeats:  # each check found the venv as captured: exit 0
         assert rows[label]["stdout_lines"] == 1 and "exit" not in rows[label]["note"], rows[label]
     for label in repeats:  # and the unchanged environment's result was repeated, not redone
