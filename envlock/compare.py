@@ -35,14 +35,27 @@ def compare(expected: Environment, actual: Environment) -> list[Finding]:
         *native_findings(expected, actual),
         *_variables(expected, actual),
     ]
+    return in_order(findings)
+
+
+def in_order(findings: list[Finding]) -> list[Finding]:
+    """``findings`` sorted by category, subject and expected value, each once, and a package
+    that moved between conda and pip as one finding, not three (``moved``, but neither
+    ``missing`` nor ``extra``, on either side)."""
     moved = {canonical_name(f.subject) for f in findings if f.category == "moved"}
-    if moved:  # a package that moved between conda and pip is one finding, not three
+    if moved:
         findings = [
-            f for f in findings if not (f.category in ("missing", "extra") and f.subject in moved)
+            f
+            for f in findings
+            if not (
+                f.category in ("missing", "extra")
+                and canonical_name(f.subject.removeprefix("conda:")) in moved
+            )
         ]
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return sorted(
-        findings, key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or "")
+        dict.fromkeys(findings),
+        key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or ""),
     )
 
 

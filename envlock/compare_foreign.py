@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envlock._probe import canonical_name
-from envlock.compare import install_hint
+from envlock.compare import in_order, install_hint
 from envlock.compare_conda import artifact_findings, conda_install_hint
 from envlock.condamodel import CondaPackage
-from envlock.findings import CATEGORIES, ERROR, WARNING, Finding, pin, shell_name, shell_word
+from envlock.findings import ERROR, WARNING, Finding, pin, shell_name, shell_word
 from envlock.foreign.model import CondaWant, Foreign, PipWant
 from envlock.model import Environment, Package, Source
 
@@ -32,14 +32,8 @@ FIX = "update the lockfile if this change is intended"
 def compare_foreign(foreign: Foreign, live: Environment) -> list[Finding]:
     """All differences between what ``foreign`` asks for and ``live``."""
     applies = marker_evaluator(live)
-    findings = [
-        *_python(foreign, live, applies),
-        *_pip(foreign, live, applies),
-        *_conda(foreign, live),
-    ]
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    return sorted(
-        findings, key=lambda f: (order.get(f.category, len(order)), f.subject, f.expected or "")
+    return in_order(
+        [*_python(foreign, live, applies), *_pip(foreign, live, applies), *_conda(foreign, live)]
     )
 
 

@@ -56,9 +56,20 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     return lock
 
 
+# Byte-order marks of the encodings read besides UTF-8, as pip reads a requirements file
+# (Windows PowerShell 5 writes ``pip freeze > requirements.txt`` as UTF-16); UTF-32's first.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+
+
 def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
-    """The bytes and text of an untrusted file: at most MAX_BYTES, UTF-8 (a BOM is dropped);
-    :class:`LockfileError` naming the file otherwise."""
+    """The bytes and text of an untrusted file: at most MAX_BYTES, UTF-8 (a BOM is dropped),
+    or UTF-16 or UTF-32 after their byte-order mark; :class:`LockfileError` naming the file
+    otherwise."""
     where = display_path(path)
     try:
         # Non-blocking, so that opening a FIFO (or a link to one) returns at once, to be refused.
@@ -75,10 +86,11 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
         raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
     if len(raw) > MAX_BYTES:
         raise LockfileError(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    bom, codec, encoding = next((b for b in _BOMS if raw.startswith(b[0])), (b"", "utf-8", "UTF-8"))
     try:
-        text = raw.decode("utf-8")
+        text = raw[len(bom) :].decode(codec)
     except UnicodeDecodeError as e:
-        raise LockfileError(f"{where}: not UTF-8 text (byte {e.start})") from None
+        raise LockfileError(f"{where}: not {encoding} text (byte {len(bom) + e.start})") from None
     return raw, text.removeprefix("\ufeff")
 
 

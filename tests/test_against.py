@@ -121,6 +121,38 @@ def test_requirements_drift(work: Path, venv: dict[str, object]) -> None:
     assert not any(f[1] == "unrelated" for f in found)
 
 
+def test_requirements_saved_as_utf16_with_lines_repeated(
+    work: Path, venv: dict[str, object]
+) -> None:
+    """Windows PowerShell 5's ``pip freeze > requirements.txt`` writes UTF-16, which pip
+    reads; a line given twice is one requirement, and its drift one finding."""
+    req = work / "utf16.txt"
+    req.write_bytes(_requirements(venv).replace("\n", "\r\n").encode("utf-16"))
+    code, report, _ = check(["--python", str(venv["python"])], req)
+    assert code == 0 and report["findings"] == [], report
+    req.write_text(_requirements(venv, extra="zeta==1.0\nzeta==1.0\nalpha==1.0\n"))
+    code, report, _ = check(["--python", str(venv["python"])], req)
+    assert code == 1
+    assert [(f["category"], f["subject"]) for f in report["findings"]] == [("missing", "zeta")]
+
+
+def test_environment_yml_pip_list_is_read_as_a_requirements_file(
+    work: Path, venv: dict[str, object]
+) -> None:
+    """The same name twice with different markers, and two locations whose guessed names are
+    the same (``./a/src``, ``./b/src``), as pip would take them: not "listed twice"."""
+    items = [line for line in _requirements(venv).splitlines() if not line.startswith("#")]
+    items += ["alpha==0.9 ; python_version < '3'", "./a/src", "./b/src"]
+    env_yml = work / "pip-only.yml"
+    env_yml.write_text(
+        "name: t\ndependencies:\n  - pip:\n" + "".join(f'    - "{i}"\n' for i in items)
+    )
+    code, report, _ = check(["--python", str(venv["python"])], env_yml)
+    assert code == 0 and report["findings"] == [], report
+    notes = " ".join(report["not_checked"])
+    assert "pip[7] (src)" in notes and "pip[8] (src)" in notes, notes
+
+
 def test_text_report_and_exit_codes(work: Path, venv: dict[str, object]) -> None:
     req = work / "r.txt"
     req.write_text(_requirements(venv, alpha="2.0"))
@@ -386,6 +418,28 @@ def test_environment_yml_and_round_trip(work: Path, conda_env: dict) -> None:
         assert done.returncode == 0, done.stderr
         code, report, _ = check(["--prefix", prefix], out)
         assert code == 0 and report["findings"] == [], (fmt, out.read_text(), report)
+
+
+def test_a_package_moved_between_conda_and_pip_is_one_finding(work: Path, conda_env: dict) -> None:
+    from condafactory import host_subdir
+
+    if host_subdir() != "linux-64":
+        pytest.skip("the records are written for linux-64")
+    records = dict(conda_env["records"])
+    alpha = records["alpha"]
+    # the lock wants gamma from conda; pip installed it
+    records["gamma"] = {**alpha, "url": alpha["url"].replace("alpha", "gamma")}
+    lock = work / "moved-conda-lock.yml"
+    lock.write_text(_conda_lock(records, []))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], lock)
+    assert code == 1
+    assert brief(report) == {("moved", "gamma", "conda 1.0", "pip 1.0", "error")}
+    # the lock wants alpha from pip; conda installed it
+    records = {n: r for n, r in conda_env["records"].items() if n != "alpha"}
+    lock.write_text(_conda_lock(records, [("alpha", "1.0"), ("gamma", "1.0")]))
+    code, report, _ = check(["--prefix", str(conda_env["prefix"])], lock)
+    assert code == 1
+    assert brief(report) == {("moved", "alpha", "pip 1.0", "conda 1.0", "error")}
 
 
 # --- every real foreign lockfile of the corpus ------------------------------------------------

@@ -77,6 +77,23 @@ def test_write_read_write_is_byte_identical(tmp_path: Path, name: str, yaml_load
     assert second.read_bytes() == first.read_bytes()
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+def test_a_lockfile_saved_with_a_byte_order_mark_reads_the_same(
+    tmp_path: Path, encoding: str, yaml_loader: str
+) -> None:
+    """As pip reads a requirements file: an editor (or PowerShell 5's ``>``) may save one so."""
+    for name in ("envlock.yaml", "envlock.toml"):
+        path = tmp_path / name
+        lockfile.dump(sample(), path)
+        text = path.read_text(encoding="utf-8")
+        path.write_bytes(
+            text.encode(encoding)
+            if encoding != "utf-16-be"
+            else b"\xfe\xff" + text.encode(encoding)
+        )
+        assert lockfile.load(path) == sample()
+
+
 def test_each_yaml_loader_is_used_when_chosen(yaml_loader: str) -> None:
     import yaml
 
@@ -137,7 +154,9 @@ BAD = {
         "version: 1\nx: &a [1, 2]\ny: [*a, *a]\nenvironments: {}\n",
         "YAML aliases are not allowed",
     ),
-    "binary.yaml": (b"\xff\xfe\x00".decode("latin-1"), "not UTF-8"),
+    "binary.yaml": (b"\x80\xfe\x00".decode("latin-1"), "not UTF-8 text"),
+    # a UTF-16 byte-order mark, then a lone surrogate
+    "binary-utf16.yaml": (b"\xff\xfev\x00\x00\xd8".decode("latin-1"), "not UTF-16 text"),
     "duplicate-key.yaml": (
         "version: 1\nenvironments: {}\nenvironments: {a: 1}\n",
         "duplicate key 'environments'",
@@ -194,7 +213,7 @@ BAD = {
 def test_bad_lockfile_is_one_line_exit_2(tmp_path: Path, name: str, yaml_loader: str) -> None:
     content, message = BAD[name]
     path = tmp_path / name
-    path.write_bytes(content.encode("latin-1" if name == "binary.yaml" else "utf-8"))
+    path.write_bytes(content.encode("latin-1" if name.startswith("binary") else "utf-8"))
     with pytest.raises(LockfileError, match=message):
         lockfile.load(path)
     done = envlock("verify", str(path), cwd=tmp_path)

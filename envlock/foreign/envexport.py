@@ -21,6 +21,7 @@ Conda specs, read as conda's ``MatchSpec`` reads them:
 * ``channel::name...`` sets ``CondaWant.channel`` (canonical); bracket fields
   (``name[version='>=1',build=py*,channel=conda-forge,subdir=linux-64,md5=...]``) are read too.
 * Bare names: only presence is checked.
+* A package listed twice is an error.
 
 pip (the ``pip:`` entry): conda hands the list to pip as a requirements file, so each item is
 read as one line of one, by :func:`envlock.foreign.requirements.read_line` (names, pins and
@@ -33,7 +34,9 @@ is particular to these files:
   followed. An option pip does not know is an error, as in a requirements file.
 * A URL or path with a template placeholder (``${VAR}``, ``{VAR}``; ``${HOME}`` at the start
   of a path is read as ``~``) checks only the package's name, with a note.
-* A package listed twice is an error.
+* The same name twice with different markers stays twice (only the item whose marker holds
+  is checked), as in a requirements file; two locations whose names are guessed may guess
+  the same one.
 
 A file without a ``pip:`` entry records nothing about pip packages (hand-written files rarely
 list them), so ``Foreign.pip`` is ``None``; with one, even empty, it is the tuple of what it
@@ -54,11 +57,7 @@ from envlock.reader import Reader
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
-    from typing import TypeVar
-
     from envlock.foreign.requirements import Line
-
-    _W = TypeVar("_W", CondaWant, PipWant)
 
 FORMAT = "environment-yml"
 _MAX_SPEC = 1000  # characters; conda's version/build pattern is slow on long hostile input
@@ -95,7 +94,7 @@ def parse(
     top.get("prefix", str)
     top.child("variables")
     conda: dict[str, CondaWant] = {}
-    pip: dict[str, PipWant] | None = None
+    pip: list[PipWant] | None = None
     notes: list[str] = []
     for i, item in enumerate(dependencies):
         where = f"dependencies[{i}]"
@@ -103,9 +102,8 @@ def parse(
             section = Reader(item, where)
             if set(section.data) != {"pip"}:
                 raise LockfileError(f"{where}: expected a conda spec or a pip: list")
-            pip = {} if pip is None else pip
-            for want in pip_lines(section.get("pip", list) or [], f"{where}.pip", base_dir, notes):
-                _add(pip, want, where)
+            pip = [] if pip is None else pip
+            pip.extend(pip_lines(section.get("pip", list) or [], f"{where}.pip", base_dir, notes))
             continue
         if not isinstance(item, str):
             raise LockfileError(f"{where}: expected a conda spec, got {_kind(item)}")
@@ -115,7 +113,7 @@ def parse(
     notes.extend(_notes(top, channels, pip is None))
     return Foreign(
         format=FORMAT,
-        pip=None if pip is None else tuple(pip.values()),
+        pip=None if pip is None else tuple(pip),
         conda=tuple(conda.values()),
         platform=platform,
         notes=tuple(dict.fromkeys(notes)),
@@ -130,7 +128,7 @@ def _kind(value: object) -> str:
     )
 
 
-def _add(wants: dict[str, _W], want: _W, where: str) -> None:
+def _add(wants: dict[str, CondaWant], want: CondaWant, where: str) -> None:
     if want.name in wants:
         raise LockfileError(f"{where}: {want.name} is listed twice")
     wants[want.name] = want
