@@ -311,6 +311,7 @@ def verify_against(
     from envlock.compare_foreign import compare_foreign, marker_environment
 
     path = Path(path)
+    text = _foreign.read(path)  # a file that is not there is said before the probe runs
     if live is None:
         live = capture(
             python=python,
@@ -327,6 +328,7 @@ def verify_against(
         environment=environment,
         markers=marker_environment(live),
         groups=groups,
+        text=text,
     )
     findings = tuple(compare_foreign(lock, live))
     if policy is not None:

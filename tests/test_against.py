@@ -172,6 +172,10 @@ def test_text_report_and_exit_codes(work: Path, venv: dict[str, object]) -> None
     assert "bad.txt" in done.stderr and "Traceback" not in done.stderr
     done = envlock("verify", "--against", str(work / "absent.txt"), cwd=work, env=_env())
     assert done.returncode == 2 and "absent.txt" in done.stderr
+    # the file is read before the environment is looked for: a missing one is said first
+    done = envlock("verify", "--against", str(work / "absent.txt"), "--python",
+                   str(work / "no-python"), cwd=work, env=_env())  # fmt: skip
+    assert done.returncode == 2 and "absent.txt: no such file" in done.stderr, done.stderr
     # a committed link to a file of secrets: the error quotes the line, never the secret
     for line in ("aws_secret_access_key = AKIAZqSECRET1", "machine h login me password ZqSECRET2"):
         secrets = work / "credentials"

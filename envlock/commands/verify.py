@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from envlock import api, target
 from envlock.commands import (
@@ -17,6 +18,7 @@ from envlock.commands import (
 )
 from envlock.errors import UsageError
 from envlock.foreign import FORMATS
+from envlock.foreign import read as read_foreign
 from envlock.redact import display_path
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -110,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
 def _against(args: argparse.Namespace, policy: Policy) -> int:
     if args.lockfile or args.env:
         raise UsageError("give either a lockfile (and --env) or --against FILE, not both")
+    read_foreign(Path(args.against))  # a bad file is said first (exit 2), as for a lockfile
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
     result = api.verify_against(

@@ -73,19 +73,21 @@ def load(
     environment: str | None = None,
     markers: dict[str, str] | None = None,
     groups: tuple[str, ...] | None = None,
+    text: str | None = None,
 ) -> Foreign:
     """Read a foreign lockfile: its format from ``fmt`` or its content, the platform (conda
     subdir) and environment chosen where the format has several; ``markers`` (the target's
     PEP 508 marker values) and ``groups`` (its dependency groups; ``None``: uv's default)
-    decide what a uv.lock installs. Every error names the file."""
+    decide what a uv.lock installs. ``text``: the file's, when it has been read already
+    (:func:`read`). Every error names the file."""
     import importlib
 
     from envlock.errors import LockfileError, UsageError
-    from envlock.lockfile import read
     from envlock.redact import display_path, redact_text
 
     where = display_path(path)
-    _, text = read(path, missing="no such file")
+    if text is None:
+        text = read(path)
     try:
         fmt = fmt or detect(text)
         if fmt not in FORMATS:
@@ -108,6 +110,14 @@ def load(
     except RecursionError:
         raise LockfileError(f"{where}: nested too deeply") from None
     return foreign
+
+
+def read(path: Path) -> str:
+    """The text of a foreign lockfile (see :func:`envlock.lockfile.read`): a file that is
+    missing, not a regular file, too large or not text is refused here, naming it."""
+    from envlock.lockfile import read as read_untrusted
+
+    return read_untrusted(path, missing="no such file")[1]
 
 
 def __getattr__(name: str) -> object:
