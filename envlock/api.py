@@ -224,6 +224,8 @@ class Result:
     expected: Environment
     fail_on: str = ERROR  # the lowest severity that fails
     notes: tuple[str, ...] = ()  # what the lockfile holds that was not checked, and why
+    # whose packages were compared: a foreign lockfile may record only pip's, or only conda's
+    compared: frozenset[str] = frozenset({"pip", "conda"})
 
     @property
     def ok(self) -> bool:
@@ -343,6 +345,9 @@ def verify_against(
         _foreign_view(lock),
         policy.fail_on if policy is not None else ERROR,
         notes=lock.notes,
+        compared=frozenset(
+            side for side, wants in (("pip", lock.pip), ("conda", lock.conda)) if wants is not None
+        ),
     )
 
 

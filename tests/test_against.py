@@ -316,6 +316,11 @@ def test_conda_explicit_describing_the_prefix(work: Path, conda_env: dict) -> No
     spec.write_text(_explicit(conda_env["records"]))
     code, report, _ = check(["--prefix", str(conda_env["prefix"])], spec)
     assert code == 0 and report["findings"] == [], report
+    # pip packages are not checked, nor counted as checked
+    done = envlock("verify", "--prefix", str(conda_env["prefix"]), "--against", str(spec),
+                   cwd=work, env=_env())  # fmt: skip
+    count = len(conda_env["records"])
+    assert f"[conda explicit spec: linux-64]: {count} conda packages checked" in done.stdout
     spec.write_text(_explicit(conda_env["records"], skip="libfoo", change={"alpha": "1.1"}))
     code, report, _ = check(["--prefix", str(conda_env["prefix"])], spec)
     found = brief(report)

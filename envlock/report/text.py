@@ -90,12 +90,15 @@ def render(result: Result, lockfile: str, colour: bool = False) -> str:
 
 def _checked(result: Result) -> str:
     """How many packages were compared: those on either side (a lockfile's missing packages
-    were checked as much as the environment's)."""
+    were checked as much as the environment's), of the kinds the lockfile records."""
     sides = (result.live, result.expected)
-    pip = len({p.name for env in sides for p in env.packages})
     condas = [env.conda for env in sides if env.conda is not None]
-    conda = len({p.name for c in condas for p in c.packages}) if condas else None
-    return package_counts(pip, conda)
+    conda = None
+    if condas and "conda" in result.compared:
+        conda = len({p.name for c in condas for p in c.packages})
+    if "pip" not in result.compared:
+        return f"{conda or 0} conda packages"
+    return package_counts(len({p.name for env in sides for p in env.packages}), conda)
 
 
 def package_counts(pip: int, conda: int | None) -> str:
