@@ -13,7 +13,7 @@ fail-on = "error"                     # the lowest severity that fails verify
 extra = "error"
 "blas" = "warning"
 
-[tool.envlock.package-severity]       # per package (pip name, or conda:NAME)
+[tool.envlock.package-severity]       # per package (pip name, any spelling; or conda:NAME)
 numpy = "warning"
 ```
 """
@@ -88,6 +88,16 @@ class Policy:
     def fails(self, findings: Iterable[Finding]) -> bool:
         threshold = _RANK[self.fail_on]
         return any(_RANK.get(f.severity, 2) >= threshold for f in findings)
+
+
+def _subject(package: str) -> str:
+    """A package as findings name it: ``conda:NAME`` as given, a pip name normalized
+    (``Typing_Extensions`` is ``typing-extensions``)."""
+    if package.startswith("conda:"):
+        return package
+    from envlock._probe import canonical_name
+
+    return canonical_name(package)
 
 
 def _patch_only(f: Finding) -> bool:
@@ -205,6 +215,9 @@ def from_table(table: object, where: str) -> Policy:
         variables=variables,
         fail_on=fail_on,
         severity=severity_map("severity", CATEGORIES),
-        package_severity=severity_map("package-severity", None),
+        package_severity={
+            _subject(name): severity
+            for name, severity in severity_map("package-severity", None).items()
+        },
         source=where,
     )

@@ -140,6 +140,12 @@ def test_policy_errors(table: dict[str, object], message: str) -> None:
         from_table(table, "pyproject.toml")
 
 
+def test_package_severity_names_a_pip_package_as_pip_does() -> None:
+    table = {"package-severity": {"Typing_Extensions": "info", "conda:Foo_Bar": "warning"}}
+    policy = from_table(table, "pyproject.toml")
+    assert policy.package_severity == {"typing-extensions": "info", "conda:Foo_Bar": "warning"}
+
+
 def test_policy_names_of_real_variables_are_accepted() -> None:
     from envlock.variables import VARIABLES
 
