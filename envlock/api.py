@@ -300,6 +300,7 @@ def verify_against(
     live: Environment | None = None,
     target: _target.Target | None = None,
     policy: Policy | None = None,
+    text: str | None = None,
 ) -> Result:
     """Compare a live environment (the active one by default) with a foreign lockfile:
     ``pylock.toml``, a requirements file, a conda explicit spec, ``conda-lock.yml``,
@@ -308,12 +309,14 @@ def verify_against(
     subdir) and ``environment`` choose within files that hold several; the platform defaults
     to the live one. ``groups`` are a uv.lock's dependency groups to expect (``None``: uv's
     default, ``dev``; ``()``: none, as ``uv sync --no-dev``). The result's ``notes`` say what
-    the file holds that was not checked."""
+    the file holds that was not checked. ``text``: the file's, when it has been read already
+    (:func:`envlock.foreign.read`)."""
     from envlock import foreign as _foreign
     from envlock.compare_foreign import compare_foreign, marker_environment
 
     path = Path(path)
-    text = _foreign.read(path)  # a file that is not there is said before the probe runs
+    if text is None:
+        text = _foreign.read(path)  # a file that is not there is said before the probe runs
     if live is None:
         live = capture(
             python=python,

@@ -132,15 +132,14 @@ def load(start: Path | None = None) -> Policy:
     from envlock.errors import LockfileError
     from envlock.lockfile import parse, read
 
+    _, text = read(path)  # (a LockfileError naming the file)
+    if "envlock" not in text:
+        return Policy()  # nothing for us: do not pay for parsing TOML
     shown = _display(path)
     try:
-        _, text = read(path)
-        if "envlock" not in text:
-            return Policy()  # nothing for us: do not pay for parsing TOML
         data = parse(text, "toml", json_only=False)
     except LockfileError as e:
-        message = str(e)
-        raise UsageError(message if message.startswith(shown) else f"{shown}: {message}") from None
+        raise UsageError(f"{shown}: {e}") from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise UsageError(f"{shown}: tool: must be a table")

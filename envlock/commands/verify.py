@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 def _against(args: argparse.Namespace, policy: Policy) -> int:
     if args.lockfile or args.env:
         raise UsageError("give either a lockfile (and --env) or --against FILE, not both")
-    read_foreign(Path(args.against))  # a bad file is said first (exit 2), as for a lockfile
+    text = read_foreign(Path(args.against))  # a bad file is said first, as for a lockfile
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
     result = api.verify_against(
@@ -123,6 +123,7 @@ def _against(args: argparse.Namespace, policy: Policy) -> int:
         groups=_groups(args.against_groups),
         target=where,
         policy=policy,
+        text=text,
     )
     for message in result.live.warnings:
         warn(message)

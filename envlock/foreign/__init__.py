@@ -117,7 +117,7 @@ def read(path: Path) -> str:
     missing, not a regular file, too large or not text is refused here, naming it."""
     from envlock.lockfile import read as read_untrusted
 
-    return read_untrusted(path, missing="no such file")[1]
+    return read_untrusted(path)[1]
 
 
 def __getattr__(name: str) -> object:
