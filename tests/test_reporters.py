@@ -106,6 +106,8 @@ def check_junit_structure(root: ET.Element) -> None:
     assert {p.tag for p in children[0]} <= {"property"}
     for p in children[0]:
         assert set(p.attrib) == {"name", "value"}
+    if children[-1].tag == "system-err":  # the XSD's order: properties, testcase*, system-err
+        assert not list(children.pop())
     cases = children[1:]
     assert cases and all(c.tag == "testcase" for c in cases)
     for case in cases:
@@ -163,6 +165,11 @@ def test_junit_clean_conda_and_unknown_variables() -> None:
     assert conda.get("failures") == "1"
     unknown = junit_root(warnings_only())[0]
     assert unknown.get("skipped") == "1" and unknown.get("failures") == "0"
+    assert unknown.findtext("system-err") == (
+        "the environment could not be fully read (1 problem); what could not be read was not"
+        " compared:\n- conda-meta/broken.json: invalid JSON"
+    )
+    assert clean.find("system-err") is None
 
 
 def test_junit_escapes_markup_and_control_characters() -> None:
@@ -314,6 +321,16 @@ def test_markdown_pipes_and_backticks_never_break_the_table() -> None:
     assert markdown.escape("*a* _b_ <c> [d](e) $f$ &amp;") == (
         "\\*a\\* \\_b\\_ \\<c\\> \\[d\\](e) \\$f\\$ \\&amp;"
     )
+
+
+def test_markdown_never_mentions_anyone_or_links_an_issue() -> None:
+    """A lockfile from a pull request can hold ``@org/everyone`` or ``#1``: posted as a comment,
+    the report must not notify or cross-reference (GitHub does not link ``@``/``#`` followed by
+    a zero-width space)."""
+    assert markdown.escape("ping @org/team see #12, a@b") == (
+        "ping @&#8203;org/team see \\#&#8203;12, a@&#8203;b"
+    )
+    assert markdown.escape("@ alone, # alone, C#") == "@ alone, \\# alone, C\\#"
 
 
 # JSON report and its schema

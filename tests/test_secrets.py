@@ -286,7 +286,7 @@ def _views(text: str) -> list[str]:
     GitHub's percent-encoding, XML entities)."""
     github = text.replace("%3A", ":").replace("%2C", ",").replace("%0A", "\n")
     github = github.replace("%0D", "\r").replace("%25", "%")
-    markdown = re.sub(r"\\([\\`*_\[\]<>#+!|~&$])", r"\1", text)
+    markdown = re.sub(r"\\([\\`*_\[\]<>#+!|~&$])", r"\1", text.replace("&#8203;", ""))
     return [text, github, markdown, html.unescape(text)]
 
 

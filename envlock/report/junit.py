@@ -4,8 +4,10 @@ test results: one test case per checked item.
 A finding that fails the run (error severity, or lower under a stricter ``fail-on``) is a
 ``<failure>``. Any other finding is a passing test case with the note in ``<system-out>``: the
 check ran and did not fail the run, whereas ``<skipped>`` would say it never ran. ``<skipped>``
-is kept for what was not compared: the variables when one side did not record them. No
-timestamp and no durations (``time="0"``): the output is deterministic.
+is kept for what was not compared: the variables when one side did not record them. When the
+environment could not be fully read, the suite's ``<system-err>`` lists what could not be read
+(and so was not compared), as the other reports do. No timestamp and no durations
+(``time="0"``): the output is deterministic.
 
 Every value goes through :func:`envlock.escape.printable`: the characters XML 1.0 cannot carry
 at all (most control characters, lone surrogates), and the terminal controls and line breaks
@@ -90,5 +92,11 @@ def render(result: Result, lockfile: str) -> str:
     for name, value in (("lockfile", lockfile), ("environment", env)):
         ET.SubElement(properties, "property", {"name": name, "value": printable(value)})
     suite.extend(cases)
+    if result.live.warnings:
+        n = len(result.live.warnings)
+        head = f"the environment could not be fully read ({n} problem{'s' if n != 1 else ''})"
+        lines = [f"{head}; what could not be read was not compared:"]
+        lines += [f"- {printable(w)}" for w in result.live.warnings]
+        ET.SubElement(suite, "system-err").text = "\n".join(lines)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

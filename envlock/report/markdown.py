@@ -4,7 +4,10 @@ Every value is escaped as plain text, so that no package name, version or hint c
 table or turn into markup: line breaks become spaces, other control and bidirectional
 characters are made visible (:func:`envlock.escape.printable`), and Markdown punctuation gets a
 backslash (``|`` included, which GFM tables honour even next to a backslash; ``<``, ``>`` and
-``&``, so that no HTML tag or entity survives)."""
+``&``, so that no HTML tag or entity survives). A value from a pull request's lockfile must not
+notify anyone or cross-reference an issue when the report is posted as a comment: ``@name`` and
+``#123`` get a zero-width space after the sign (``&#8203;``, as Renovate's pull requests do),
+which GitHub does not link."""
 
 from __future__ import annotations
 
@@ -16,12 +19,14 @@ from envlock.findings import CATEGORIES
 from envlock.report.text import _TITLES, _checked, _value
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#+!|~&$])")
+_LINKED = re.compile(r"(@|\\#)(?=\w)")  # @mention, #123 (already escaped as \#)
 _ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def escape(text: str) -> str:
     """``text`` as literal Markdown on one line, safe inside a table cell."""
-    return _SPECIAL.sub(r"\\\1", printable(" ".join(text.splitlines())))
+    escaped = _SPECIAL.sub(r"\\\1", printable(" ".join(text.splitlines())))
+    return _LINKED.sub(r"\1&#8203;", escaped)
 
 
 def render(result: Result, lockfile: str) -> str:
