@@ -78,10 +78,11 @@ class Policy:
         for f in findings:
             if any(fnmatch.fnmatchcase(f.subject, pattern) for pattern in self.ignore):
                 continue
+            # the most specific rule wins: a package's, then patch-warnings, then a category's
             severity = self.severity.get(f.category, f.severity)
-            severity = self.package_severity.get(f.subject, severity)
             if self.patch_warnings and f.category == "version" and _patch_only(f):
                 severity = WARNING if severity == ERROR else severity
+            severity = self.package_severity.get(f.subject, severity)
             kept.append(replace(f, severity=severity) if severity != f.severity else f)
         return tuple(kept)
 

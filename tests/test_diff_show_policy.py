@@ -175,6 +175,22 @@ def test_a_hostile_pyproject_is_one_line_exit_2(tmp_path: Path, text: str, messa
     assert re.search(message, last) and "Traceback" not in done.stderr, done.stderr
 
 
+def test_the_most_specific_rule_wins() -> None:
+    """A package's own severity beats patch-warnings, which beats its category's."""
+    from envlock.findings import ERROR, INFO, WARNING, Finding
+
+    patch = Finding("version", "numpy", "1.26.3", "1.26.4", ERROR, "")
+    minor = Finding("version", "scipy", "1.11.0", "1.12.0", ERROR, "")
+    rules = from_table({"patch-warnings": True, "severity": {"version": INFO}}, "pyproject.toml")
+    assert [f.severity for f in rules.apply([patch, minor])] == [INFO, INFO]
+    rules = from_table(
+        {"patch-warnings": True, "package-severity": {"NumPy": "error"}}, "pyproject.toml"
+    )
+    assert [f.severity for f in rules.apply([patch, minor])] == [ERROR, ERROR]
+    rules = from_table({"patch-warnings": True}, "pyproject.toml")
+    assert [f.severity for f in rules.apply([patch, minor])] == [WARNING, ERROR]
+
+
 def test_strict_never_lowers_the_bar_the_file_sets() -> None:
     from envlock.findings import INFO, WARNING
 
