@@ -93,8 +93,10 @@ def _check(result: Foreign, doc: dict, env: str, plat: str, refs: list, name: st
     n_pypi = sum(1 for ref in refs if "pypi" in ref)
     assert len(result.pip) == n_pypi, where
     assert len(result.conda) == len(refs) - n_pypi - dev, where
-    named = {p["name"]: p.get("subdir", p["name"]) for p in doc.get("platforms", [])}
-    assert result.platform == named.get(plat, plat), where
+    named = {
+        p["name"]: f"{p['name']} ({p['subdir']})" for p in doc.get("platforms", []) if "subdir" in p
+    }
+    assert result.platform == named.get(plat, plat), where  # as the header shows it
     for c in result.conda:
         assert c.name and c.name == c.name.strip(), where
         if c.channel is not None:  # a package file: its file name says all three
@@ -192,11 +194,11 @@ def test_index_wheel_has_its_hash(corpus: Path) -> None:
 def test_v7_named_platforms(corpus: Path) -> None:
     name = "examples-multi-machine.pixi.lock"
     p1 = read(corpus, name, platform="p1")
-    assert p1.platform == "win-64"
+    assert p1.platform == "p1 (win-64)"  # the report's header: both, as the notes say it
     assert any("__cuda=12" in n and "not checked" in n for n in p1.notes)
     # a subdir that one platform name has
     p3 = read(corpus, name, platform="osx-arm64")
-    assert p3.platform == "osx-arm64"
+    assert p3.platform == "p3 (osx-arm64)"
     assert any(n.startswith("platform p3 (osx-arm64)") for n in p3.notes)
     # a name that is also a subdir wins, and the note names the other platform
     win = read(corpus, name, platform="win-64")
@@ -434,7 +436,7 @@ packages: []
         "(choose one by name with --platform)"
     )
     gpu = parse(text, tmp_path, platform="gpu")
-    assert (gpu.platform, gpu.conda, gpu.pip) == ("linux-64", (), ())
+    assert (gpu.platform, gpu.conda, gpu.pip) == ("gpu (linux-64)", (), ())
     assert gpu.notes == (
         "platform gpu (linux-64): the virtual packages pixi solved for are not checked (__cuda=12)",
     )

@@ -45,7 +45,7 @@ class Foreign:
     pip: tuple[PipWant, ...] | None = None  # None: the format does not record pip packages
     conda: tuple[CondaWant, ...] | None = None  # None: it does not record conda packages
     environment: str | None = None  # the environment chosen (pixi) or None
-    platform: str | None = None  # the platform chosen (conda subdir) or None
+    platform: str | None = None  # the platform chosen, as shown: a subdir, or "p2 (linux-64)"
     requires_python: str | None = None  # a PEP 440 specifier for the interpreter
     environments: tuple[str, ...] = ()  # PEP 751 markers; one must hold when given
     notes: tuple[str, ...] = ()  # what was not checked, and why

@@ -128,7 +128,7 @@ def from_data(
         pip=tuple(wants_pip),
         conda=tuple(wants_conda),
         environment=env_name,
-        platform=chosen.subdir,
+        platform=chosen.describe(),
         notes=tuple(notes),
     )
 
