@@ -8,7 +8,8 @@ severities and hints), so every reporter and exit code works unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from envlock._probe import canonical_name
 from envlock.compare import in_order, install_hint
@@ -168,6 +169,8 @@ def _pip(
     conda_names = {canonical_name(p.name): p for p in live.conda.packages} if live.conda else {}
     mentioned: set[str] = set()
     for want in foreign.pip:
+        if want.guessed and want.name not in pip_map:
+            want = _installed_from(want, pip_map.values())
         mentioned.add(want.name)
         if not applies(want.marker):
             continue
@@ -198,6 +201,16 @@ def _pip(
         yield Finding(
             "extra", name, None, pkg.version, WARNING, f"pip uninstall {shell_name(name)}, or {FIX}"
         )
+
+
+def _installed_from(want: PipWant, live: Iterable[Package]) -> PipWant:
+    """A want whose name was guessed from its path (``-e ./src``), named as the one package
+    installed from that path, where there is one."""
+    wanted = want.source
+    if wanted is None or not wanted.path:
+        return want
+    found = [p.name for p in live if p.source and p.source.path and same_source(wanted, p.source)]
+    return replace(want, name=found[0]) if len(found) == 1 else want
 
 
 def _wanted(want: PipWant) -> str:

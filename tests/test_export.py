@@ -463,6 +463,10 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     build_wheel(tmp_path / "elsewhere", "delta", "4.0")
     editme = make_project(root / "edit me", "editme", "0.1")  # a space: pip splits -e's value
     plain = make_project(root / "plainsrc", "plain", "0.2")  # a directory named otherwise
+    spaced = make_project(root / "plain src", "spaced", "0.4")  # a bare path with a space
+    # named only by its build backend: the file's guess (dynamic-name) is the package
+    # installed from that folder, whatever its name
+    dynamic = make_project(root / "dynamic-name", "realname", "0.5")
     for project, name, version in ((plain, "plain", "0.2"), (editme, "editme", "0.1")):
         with open(project / "pyproject.toml", "a", encoding="utf-8") as pyproject:
             pyproject.write(f'[project]\nname = "{name}"\nversion = "{version}"\n')
@@ -474,6 +478,8 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     pip_install(a, str(tmp_path / "elsewhere" / "delta-4.0-py3-none-any.whl"))
     pip_install(a, "-e", str(root / "edit me"))
     pip_install(a, str(plain))
+    pip_install(a, str(spaced))
+    pip_install(a, "-e", str(dynamic))
     pip_install(a, git_requirement("fromgit", repo, commit))
     done = envlock("capture", "--python", str(a), "envlock.yaml", cwd=root, env=host_env())
     assert done.returncode == 0, done.stderr
@@ -484,6 +490,7 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     text = (root / "requirements.txt").read_text(encoding="utf-8")
     lines = _requirement_lines(text)
     assert "alpha==1.0" in lines and "-e './edit me'" in lines and "./plainsrc" in lines
+    assert "./plain src" in lines and "-e ./dynamic-name" in lines  # as pip reads them
     assert any(line.startswith("./wheels/beta-2.0-py3-none-any.whl  # sha256=") for line in lines)
     assert any(line.startswith("delta @ file://") and "#sha256=" in line for line in lines)
     assert f"fromgit @ git+{repo.resolve().as_uri()}@{commit}" in lines
@@ -502,6 +509,8 @@ def test_requirements_reinstall_a_venv_that_verifies(tmp_path: Path) -> None:
     assert against.returncode == 0, report["findings"]
     assert not [f for f in report["findings"] if f["severity"] in ("error", "warning")]
     assert "plainsrc" not in against.stderr, against.stderr  # named by its pyproject.toml
+    guessed = "(dynamic-name), line 11 (plain-src): the file names no package (#egg=NAME)"
+    assert guessed in against.stderr, against.stderr  # yet found by their paths: no extra
     b = make_venv(tmp_path / "b")
     pip = [sys.executable, "-m", "pip", "--python", str(b), "install", "--no-index",
            "--no-build-isolation", "--no-cache-dir", "--find-links", str(wheelhouse),

@@ -735,6 +735,7 @@ def test_env_export_corpus_pip_options(corpus: Path) -> None:
             name="module-to-install-in-editable-mode",
             source=Source("directory", path="module_to_install_in_editable_mode", editable=True),
             optional=True,
+            guessed=True,
         ),
     )
     notes = "\n".join(result.notes)
@@ -1004,7 +1005,12 @@ def test_env_pip_section_empty_and_options(tmp_path: Path) -> None:
     # the file named by -r is never opened; -e ./here, skipped before, is now named after
     # its directory and optional, as in a requirements file
     assert result.pip == (
-        PipWant(name="here", source=Source("directory", path="here", editable=True), optional=True),
+        PipWant(
+            "here",
+            source=Source("directory", path="here", editable=True),
+            optional=True,
+            guessed=True,
+        ),
     )
     assert SECRET not in repr(result)
     assert sum("is not followed" in note for note in result.notes) == 3

@@ -532,10 +532,12 @@ def test_requirements_uv_export_with_hashes(corpus: Path) -> None:
         name="requirements",
         source=Source(kind="directory", path=".", editable=True),
         optional=True,
+        guessed=True,
     )
     assert result.notes == (
         "line 3 (requirements): the file names no package (#egg=NAME); the name is guessed "
-        "from the path, and checked only where such a package is installed",
+        "from the path, and checked only where such a package, or one installed from that path, "
+        "is installed",
     )
     wants = _by_name(result)
     assert wants["appnope"].marker == 'sys_platform == "darwin"'
@@ -702,6 +704,7 @@ def test_requirements_lines_as_pip_reads_them(tmp_path: Path) -> None:
             name="eta",
             source=Source(kind="directory", path="packages/eta", editable=True),
             optional=True,
+            guessed=True,
         ),
         PipWant(
             name="theta",
@@ -839,11 +842,13 @@ def test_requirements_url_that_names_no_package_is_noted(tmp_path: Path) -> None
             name="here",
             source=Source(kind="directory", path="here", editable=True),
             optional=True,
+            guessed=True,
         ),
     )
     assert result.notes == (
         "line 3 (here): the file names no package (#egg=NAME); the name is guessed from the "
-        "path, and checked only where such a package is installed",
+        "path, and checked only where such a package, or one installed from that path, is "
+        "installed",
         "line 1 (https://example.com/download): names no package, nor does its file name "
         "(add #egg=NAME): not checked",
     )
@@ -921,6 +926,36 @@ def test_requirements_directory_named_by_its_pyproject(tmp_path: Path) -> None:
             name="dynamic",
             source=Source(kind="directory", path="dynamic", editable=True),
             optional=True,
+            guessed=True,
         ),
-        PipWant(name="broken", source=Source(kind="directory", path="broken"), optional=True),
+        PipWant("broken", source=Source("directory", path="broken"), optional=True, guessed=True),
     )
+
+
+def test_a_guessed_name_is_the_package_installed_from_its_path(tmp_path: Path) -> None:
+    """``-e ./tools`` names no package: the one package installed from ./tools is it, whatever
+    its name (no ``extra``); two installed from there, or none, leave the guess as it was."""
+    from envlock.compare_foreign import compare_foreign
+    from envlock.model import Environment, Package, Platform, Python
+
+    wants = requirements.parse("-e ./tools\n./my lib\n", base_dir=tmp_path)
+    assert [(w.name, w.guessed) for w in wants.pip] == [("tools", True), ("my-lib", True)]
+    tools = Source("directory", path="tools", editable=True)
+
+    def live(*packages: Package) -> Environment:
+        return Environment(Python(), Platform(), packages=packages)
+
+    real = (
+        Package("toolbox", "1.0", source=tools),
+        Package("mylib", "2.0", source=Source("directory", path="my lib")),
+    )
+    assert compare_foreign(wants, live(*real)) == []
+    two = Package("toolbox-extra", "1.0", source=tools)
+    findings = compare_foreign(wants, live(*real, two))
+    assert [(f.category, f.subject) for f in findings] == [
+        ("extra", "toolbox"),
+        ("extra", "toolbox-extra"),
+    ]
+    not_editable = Package("toolbox", "1.0", source=Source("directory", path="tools"))
+    findings = compare_foreign(wants, live(not_editable, real[1]))
+    assert [(f.category, f.subject) for f in findings] == [("extra", "toolbox")]

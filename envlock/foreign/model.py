@@ -19,6 +19,7 @@ class PipWant:
     hashes: tuple[str, ...] = ()  # ``sha256=<hex>`` (as Source.hash) of the artifacts it allows
     marker: str | None = None  # PEP 508 marker; the want applies only where it holds
     optional: bool = False  # allowed, not required (another category or extra)
+    guessed: bool = False  # a name guessed from a path: what was installed from there is it
 
 
 @dataclass(frozen=True)

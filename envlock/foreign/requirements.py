@@ -50,6 +50,7 @@ MAX_QUOTED = 1 << 16  # characters of options with quotes or backslashes (shlex 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DRIVES = tuple(f"{c}:" for c in "abcdefghijklmnopqrstuvwxyz")  # C:\path is not a URL
 _NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
 _HASH = re.compile(r"^(sha256|sha384|sha512):([0-9a-fA-F]+)$")
 _HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 _FREEZE_COMMENT = re.compile(
@@ -83,7 +84,7 @@ _FLAGS = {"--no-index", "--prefer-binary", "--require-hashes", "--pre", "--no-de
 _INCLUDES = {"--requirement": "-r", "--constraint": "-c"}  # files never opened
 GUESSED = (
     "the file names no package (#egg=NAME); the name is guessed from the path, and checked "
-    "only where such a package is installed"
+    "only where such a package, or one installed from that path, is installed"
 )
 UNNAMED = "names no package, nor does its file name (add #egg=NAME): not checked"
 
@@ -213,7 +214,7 @@ def _listed(items: list[str]) -> str:
 @dataclass(frozen=True)
 class Line:
     """What one requirements-file line says, read as pip reads it (see the module docstring).
-    ``want.optional`` is set only where its name is guessed from a path."""
+    ``want.optional`` is set only where its name is guessed from a path (``want.guessed``)."""
 
     want: PipWant | None = None  # None: an option line, or a location that names no package
     options: tuple[tuple[str, str | None], ...] = ()  # (long name, value); not --hash, not -e
@@ -344,7 +345,7 @@ def _named(where: str, location: str, source: Source, base_dir: Path) -> PipWant
         if name is not None:
             return PipWant(name=name, source=source)
     name = _guess_name(source, base_dir)
-    return None if name is None else PipWant(name=name, source=source, optional=True)
+    return None if name is None else PipWant(name, source=source, optional=True, guessed=True)
 
 
 def _split_args(line: str) -> tuple[str, str]:
@@ -428,8 +429,13 @@ def _valid_marker(text: str) -> bool:
 
 
 def _looks_like_path(text: str) -> bool:
+    """pip's test, by appearance: a path separator, or a leading dot. A space is allowed
+    where the path plainly starts as one (``./``, ``/``, ``~``, ``${HOME}``): pip reads
+    ``./my project`` as that folder, and ``envlock export`` writes it so."""
     head = text.split(";", 1)[0].strip()
-    return " " not in head and (
+    if " " in head and not head.startswith((".", "/", "~", "${", "$HOME")):
+        return False
+    return (
         "/" in head
         or "\\" in head
         or head.startswith((".", "~"))
@@ -500,4 +506,5 @@ def _guess_name(source: Source, base_dir: Path) -> str | None:
     else:
         path = (source.path or "").rstrip("/")
         last = base_dir.resolve().name if path in ("", ".") else path.rsplit("/", 1)[-1]
+    last = _NOT_IN_NAMES.sub("-", last).strip("-._")  # "my project" -> my-project
     return canonical_name(last) if _NAME.match(last) else None
