@@ -214,7 +214,7 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result:
     """The outcome of :func:`verify`."""
 
@@ -242,6 +242,13 @@ class Result:
         for f in self.findings:
             counts[f.severity] = counts.get(f.severity, 0) + 1
         return counts
+
+    def __repr__(self) -> str:
+        """One line (a notebook shows a cell's last value): the environments and findings
+        are its attributes."""
+        counts = self.counts()
+        tally = f"errors={counts['error']}, warnings={counts['warning']}, info={counts['info']}"
+        return f"Result(environment={self.environment!r}, ok={self.ok}, {tally})"
 
 
 def verify(

@@ -375,3 +375,10 @@ def test_json_report_keys_are_the_schema_keys() -> None:
     assert SCHEMA["$defs"]["finding"]["properties"]["category"]["enum"] == list(CATEGORIES)
     assert SCHEMA["$defs"]["finding"]["properties"]["severity"]["enum"] == list(SEVERITIES)
     assert SCHEMA["properties"]["report_version"] == {"const": jsonfmt.REPORT_VERSION}
+
+
+def test_a_result_is_one_line_as_a_notebook_shows_it() -> None:
+    assert repr(verify(BASE)) == (
+        "Result(environment='linux-64', ok=True, errors=0, warnings=0, info=0)"
+    )
+    assert repr(drift()).startswith("Result(environment='linux-64', ok=False, errors=3, ")

@@ -133,13 +133,22 @@ def test_pytest_example_policy_applies(pytest_example: Path) -> None:
 
 # examples/notebook ---------------------------------------------------------------------------
 
-# Runs the cell as a kernel would run it (its own module namespace), recording every warning.
+# Runs the cell as a Jupyter kernel does (IPython's default: the last statement in "single"
+# mode, whose expression value goes to sys.displayhook and is shown), recording every warning
+# and anything the cell would show. The cell asserts that nothing was shown.
 KERNEL = """\
-import json, runpy, warnings
+import ast, json, sys, warnings
 
+shown = []
+sys.displayhook = lambda value: value is None or shown.append(repr(value)[:200])
+with open("first_cell.py", encoding="utf-8") as f:
+    *body, last = ast.parse(f.read()).body
+namespace = {"__name__": "__main__"}
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    runpy.run_path("first_cell.py", run_name="__main__")
+    exec(compile(ast.Module(body, []), "first_cell.py", "exec"), namespace)
+    exec(compile(ast.Interactive([last]), "first_cell.py", "single"), namespace)
+assert not shown, f"the cell shows its last value: {shown}"
 print(json.dumps([{"category": w.category.__name__, "message": str(w.message)} for w in caught]))
 """
 

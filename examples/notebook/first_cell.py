@@ -8,7 +8,8 @@
 # - drift: one EnvlockDriftWarning that lists what drifted and the command that fixes it;
 #   envlock.check(warn=False) raises envlock.guard.EnvlockDriftError instead;
 # - no lockfile, or an invalid one: envlock.errors.LockfileError.
-# Create the lockfile once with `envlock capture`, from the kernel's environment.
+# It returns the Result (findings, live and expected environments); assigned, Jupyter does
+# not show it. Create the lockfile once with `envlock capture`, from the kernel's environment.
 import envlock
 
-envlock.check()
+result = envlock.check()
