@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 
 from envlock._probe import canonical_name
-from envlock.findings import ERROR, INFO, SEVERITIES, WARNING
+from envlock.findings import ERROR, INFO, SEVERITIES, WARNING, pin
 from envlock.redact import redact_text
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -89,9 +89,7 @@ def _name_version(path: str) -> tuple[str, str | None]:
 
 
 def _pin(name: str, version: str | None) -> str:
-    if version is None:
-        return quote(name)
-    return quote(f"{name}=={version}")
+    return quote(name if version is None else pin(name, version))  # === where not PEP 440
 
 
 def _reinstall(name: str, version: str | None) -> str:

@@ -531,3 +531,14 @@ def test_pep440_check_agrees_with_packaging(version: str) -> None:
     except InvalidVersion:
         valid = False
     assert is_pep440(version) is valid
+
+
+def test_a_fix_pins_a_version_pip_can_read() -> None:
+    """pip refuses ``==`` with a version that is not PEP 440; ``===`` compares it as text."""
+    from envlock.doctor import _reinstall
+
+    assert (
+        _reinstall("kappa", "foo.baz")
+        == "pip install --force-reinstall --no-deps 'kappa===foo.baz'"
+    )
+    assert _reinstall("kappa", "1.0") == "pip install --force-reinstall --no-deps 'kappa==1.0'"

@@ -45,10 +45,8 @@ def render(lock: Lockfile, label: str) -> str:
         plat = env.platform
         lines.append("")
         lines.append(f"[{name}] {env.kind or 'environment'}, captured {env.captured_at or '?'}")
-        lines.append(
-            f"  python    {py.implementation or ''} {py.version or '?'}"
-            + (" (free-threading)" if py.free_threading else "")
-        )
+        python = " ".join(x for x in (py.implementation, py.version or "?") if x)
+        lines.append(f"  python    {python}" + (" (free-threading)" if py.free_threading else ""))
         where = " ".join(x for x in (plat.os, plat.distro, plat.machine, plat.cpu_level) if x)
         lines.append(f"  platform  {where or 'unknown'}")
         counts = f"{len(env.packages)} pip"
