@@ -84,6 +84,8 @@ def test_show_names_a_blas_once_when_two_files_are_it() -> None:
     env = Environment(Python(), Platform(), blas=BlasSection("runtime", libraries=libs))
     shown = summary.render(Lockfile({"e": env}), "x.yaml")
     assert "  blas      openblas 0.3.21 Cooperlake (numpy)\n" in shown
+    files_only = Environment(Python(version="3.11"), Platform())  # --prefix: no implementation
+    assert "  python    3.11\n" in summary.render(Lockfile({"e": files_only}), "x.yaml")
 
 
 def test_policy_in_pyproject(locks: tuple[Path, Path], venv: Path) -> None:
