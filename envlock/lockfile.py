@@ -412,9 +412,10 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
     path = Path(path)
     data = _encode(path, dumps(lockfile, format_for(path, fmt)))
     try:
-        with open(path, "rb") as f:
-            if f.read(len(data) + 1) == data:
-                return False
+        if stat.S_ISREG(os.stat(path).st_mode):  # never read a pipe or a device
+            with open(path, "rb") as f:
+                if f.read(len(data) + 1) == data:
+                    return False
     except OSError:
         pass  # absent or unreadable: write it, and let the write say what is wrong
     write_atomic(path, data)
@@ -430,10 +431,23 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     owner where allowed, and renamed over the old file; then the directory is flushed
     (best-effort). A symbolic link is written through: it stays a link, and its target is
     replaced, in the target's directory. A file without write permission is not replaced.
-    Any failure is one :class:`WriteError` line."""
+    What is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written to,
+    never replaced: there is nothing to keep whole, and replacing ``/dev/null`` as root would
+    break the machine. Any failure is one :class:`WriteError` line."""
     import tempfile
 
     data = _encode(path, text)
+    with contextlib.suppress(OSError):  # (/dev/stdout's real path is pipe:[N], not a file)
+        kind = os.stat(path).st_mode
+        if stat.S_ISDIR(kind):
+            raise WriteError(f"{display_path(path)}: cannot write: Is a directory")
+        if not stat.S_ISREG(kind):
+            try:
+                with open(path, "wb") as f:
+                    f.write(data)
+            except OSError as e:
+                raise _write_error(path, e) from None
+            return
     target = Path(os.path.realpath(path))
     if target.is_symlink():
         raise WriteError(f"{display_path(path)}: cannot write: a loop of symbolic links")

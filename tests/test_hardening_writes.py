@@ -130,6 +130,34 @@ def test_a_symbolic_link_loop_is_an_error(tmp_path: Path, host_lockfile: Path) -
     assert os.readlink(tmp_path / "a.yaml") == "b.yaml"
 
 
+def test_what_is_not_a_regular_file_is_written_to_never_replaced(
+    tmp_path: Path, host_lockfile: Path
+) -> None:
+    """A named pipe (as /dev/null or /dev/stdout would be) is written to and stays a pipe: as
+    root, replacing ``-o /dev/null`` with a file would break the machine. A directory is an
+    error."""
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    lockfile.write_atomic(pipe, "hello\n")
+    reader.join(timeout=30)
+    assert got == [b"hello\n"] and stat.S_ISFIFO(pipe.lstat().st_mode)
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(WriteError, match=r"dir\.yaml: cannot write: Is a directory"):
+        lockfile.dump(lockfile.load(host_lockfile), tmp_path / "dir.yaml")
+    done = subprocess.run(
+        [sys.executable, "-m", "envlock", "export", str(host_lockfile), "--to", "requirements",
+         "-o", "/dev/stdout"],
+        cwd=tmp_path, env=host_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# Exported by envlock from ")
+
+
 def test_an_unchanged_lockfile_is_not_rewritten(tmp_path: Path) -> None:
     done = capture("envlock.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
