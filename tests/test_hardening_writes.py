@@ -342,3 +342,50 @@ def test_write_read_write_is_byte_identical(
         assert path.read_bytes() == first
     if suffix == "yaml":  # what capture wrote
         assert (tmp_path / "host.yaml").read_bytes() == host_lockfile.read_bytes()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full (Linux has one)")
+def test_a_stdout_or_summary_that_cannot_be_written_is_one_line_exit_4(
+    tmp_path: Path, host_lockfile: Path
+) -> None:
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        with open("/dev/full", "w") as full:
+            return subprocess.run(
+                [sys.executable, "-m", "envlock", *args], cwd=tmp_path, env=host_env(**env),
+                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            )  # fmt: skip
+
+    for args in (("schema",), ("show", str(host_lockfile))):
+        done = run(*args)
+        assert (done.returncode, done.stderr) == (
+            4,
+            "envlock: error: stdout: cannot write: No space left on device\n",
+        )
+    diff = ("diff", str(host_lockfile), str(host_lockfile), "--format", "github")
+    done = subprocess.run(
+        [sys.executable, "-m", "envlock", *diff], cwd=tmp_path,
+        env=host_env(GITHUB_STEP_SUMMARY=str(tmp_path)), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 4
+    assert done.stderr == "envlock: error: GITHUB_STEP_SUMMARY=.: cannot write: Is a directory\n"
+
+
+def test_a_report_is_never_written_over_the_lockfile_it_reads(
+    tmp_path: Path, host_lockfile: Path
+) -> None:
+    lock = tmp_path / "envlock.yaml"
+    shutil.copy(host_lockfile, lock)
+    before = lock.read_bytes()
+    for args in (
+        ("diff", "envlock.yaml", "envlock.yaml", "--format", "json", "--output", "./envlock.yaml"),
+        ("verify", "--no-runtime", "--output", str(lock)),
+        ("verify", "--no-runtime", "--against", "envlock.yaml", "--output", "envlock.yaml"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "envlock", *args], cwd=tmp_path, env=host_env(),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.endswith(" is the lockfile itself; choose another --output FILE\n")
+        assert lock.read_bytes() == before

@@ -142,16 +142,57 @@ def render(result: AnyResult, label: str, fmt: str, colour: bool = False) -> str
     return rendered
 
 
+def refuse_overwrite(output: str | None, flag: str, *read: str | Path | None) -> None:
+    """Refuse to write ``output`` (given with ``flag``) over a lockfile the command reads."""
+    if not output:
+        return
+    from envlock.errors import UsageError
+    from envlock.redact import display_path
+
+    written = Path(output).absolute().resolve()
+    if any(p is not None and Path(p).absolute().resolve() == written for p in read):
+        raise UsageError(
+            f"{display_path(Path(output))} is the lockfile itself; choose another {flag} FILE"
+        )
+
+
+def out(text: str) -> None:
+    """Write ``text`` to stdout, where every command's output goes. A stdout that cannot take
+    it (a full disk, a reader that went away) is one :class:`WriteError` line, exit 4."""
+    from envlock.errors import WriteError
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):  # nothing more can be written: not at exit either
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), sys.stdout.fileno())
+        raise WriteError(f"stdout: cannot write: {e.strerror or e}") from None
+
+
 def emit(result: AnyResult, label: str, args: argparse.Namespace) -> None:
     """Print the report (and write ``--output``); the one place reports leave envlock."""
     from envlock.lockfile import write_atomic
 
     if args.output:
         write_atomic(Path(args.output), render(result, label, args.format))
-        sys.stdout.write(render(result, label, "text", colour=use_colour(sys.stdout)))
+        out(render(result, label, "text", colour=use_colour(sys.stdout)))
     else:
-        sys.stdout.write(render(result, label, args.format, colour=use_colour(sys.stdout)))
+        out(render(result, label, args.format, colour=use_colour(sys.stdout)))
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if args.format == "github" and summary_file:
-        with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(render(result, label, "markdown"))
+        _append_summary(summary_file, render(result, label, "markdown"))
+
+
+def _append_summary(path: str, text: str) -> None:
+    """Add ``text`` to GitHub's job summary file; failing that, one line naming it, exit 4."""
+    from envlock.errors import WriteError
+    from envlock.redact import display_path
+
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        where = display_path(Path(path))
+        raise WriteError(f"GITHUB_STEP_SUMMARY={where}: cannot write: {e.strerror or e}") from None

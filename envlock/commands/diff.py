@@ -12,6 +12,7 @@ from envlock.commands import (
     add_target_options,
     emit,
     policy_from,
+    refuse_overwrite,
     say,
 )
 from envlock.errors import UsageError
@@ -46,11 +47,14 @@ def pick(lock: Lockfile, name: str | None, where: str, other: Lockfile | None = 
     common = sorted(set(names) & set(other.environments)) if other is not None else []
     if len(common) == 1:
         return common[0]
+    if not names:
+        raise UsageError(f"{where}: the lockfile has no environments")
     raise UsageError(f"{where} has environments {', '.join(names)}: choose one with --env NAME")
 
 
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
+    refuse_overwrite(args.output, "--output", args.a, args.b)
     lock_a = api.load(args.a)
     shown_a = display_path(args.a)
     if args.b is not None:

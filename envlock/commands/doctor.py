@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from envlock import target
-from envlock.commands import add_target_options, say
+from envlock.commands import add_target_options, out, say
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         say(args, "--deep: hashing every installed file against what conda or pip recorded")
         problems = doctor.ordered([*problems, *doctor.deep(payload, conda, _progress(args))])
     if args.format == "json":
-        sys.stdout.write(doctor.render_json(problems, where.summary()))
+        out(doctor.render_json(problems, where.summary()))
     else:
-        sys.stdout.write(doctor.render_text(problems, where.describe()))
+        out(doctor.render_text(problems, where.describe()))
     return doctor.exit_code(problems)

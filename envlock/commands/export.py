@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from envlock import api
-from envlock.commands import lockfile_path, policy_from, say
-from envlock.errors import LockfileError, UsageError
+from envlock.commands import lockfile_path, out, policy_from, refuse_overwrite, say
+from envlock.errors import LockfileError
 from envlock.export import FORMATS
 from envlock.redact import display_path
 
@@ -52,11 +51,10 @@ def run(args: argparse.Namespace) -> int:
     except LockfileError as e:
         raise LockfileError(f"{display_path(path)}: {e}") from None
     if not args.output:
-        sys.stdout.write(text)
+        out(text)
         return 0
+    refuse_overwrite(args.output, "-o", path)
     output = Path(args.output)
-    if output.absolute().resolve() == path.absolute().resolve():
-        raise UsageError(f"{display_path(output)} is the lockfile itself; choose another -o FILE")
     write_atomic(output, text)
     say(args, f"wrote {display_path(output)} ({args.to}, environment {name})")
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from envlock import schema
+from envlock.commands import out
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -18,5 +18,5 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(schema.text())
+    out(schema.text())
     return 0

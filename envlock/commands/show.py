@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from envlock import api
-from envlock.commands import lockfile_path, policy_from
+from envlock.commands import lockfile_path, out, policy_from
 from envlock.redact import display_path
 
 
@@ -24,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
     from envlock.report import summary
 
     path = lockfile_path(args.lockfile, policy=policy_from(args))
-    sys.stdout.write(summary.render(api.load(path), display_path(path)))
+    out(summary.render(api.load(path), display_path(path)))
     return 0

@@ -13,6 +13,7 @@ from envlock.commands import (
     fleet,
     lockfile_path,
     policy_from,
+    refuse_overwrite,
     say,
     warn,
 )
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             "--against FILE"
         )
     path = lockfile_path(args.lockfile, policy=policy)
+    refuse_overwrite(args.output, "--output", path)
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
 def _against(args: argparse.Namespace, policy: Policy) -> int:
     if args.lockfile or args.env:
         raise UsageError("give either a lockfile (and --env) or --against FILE, not both")
+    refuse_overwrite(args.output, "--output", args.against)
     text = read_foreign(Path(args.against))  # a bad file is said first, as for a lockfile
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
