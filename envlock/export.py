@@ -16,7 +16,12 @@ could say more than it holds is refused (:class:`~envlock.errors.LockfileError`)
 is written: a package name that is not a name (``--index-url=https://evil/``), any value with a
 line break or another character that is not printable (a second line, an option or a URL of
 its own; a terminal's escape sequence), and a name, version, commit, hash, channel or URL with
-white space in it or starting with ``-``.
+white space in it or starting with ``-``. Each field also holds only what such a value can
+(:data:`_SHAPES`): a version with ``;`` would add a marker (``1.0;sys_platform=="x"`` skips
+the package), a commit with ``#`` a URL fragment, a conda build with ``/`` another URL path
+(``0/../../attacker/...``). No value may hold ``${`` (pip and conda expand ``${VAR}``: a URL
+could send a CI secret away), nor a local path ``;``, `` #`` or `` -`` (pip reads a marker, a
+comment, an option), nor a subdirectory ``..``, ``&`` or ``#``.
 """
 
 from __future__ import annotations
@@ -64,6 +69,19 @@ def export(env: Environment, fmt: str, *, name: str | None = None) -> str:
 
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")  # PEP 508's
 _CONDA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")  # _libgcc_mutex, _openmp_mutex
+# What each field can hold (checked with fullmatch), beyond _text's rules.
+_SHAPES = {
+    "version": re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*"),  # PEP 440 and legacy, not ; , * @
+    "vcs": re.compile(r"[a-z]+"),
+    "commit": re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*"),  # a hash, a tag, a branch
+    "hash": re.compile(r"[a-z0-9_]+=[0-9a-fA-F]+"),
+    "conda version": re.compile(r"[A-Za-z0-9_.+!]+"),
+    "build": re.compile(r"[A-Za-z0-9_.+]+"),
+    "subdir": re.compile(r"[a-z0-9]+(?:-[a-z0-9_]+)?"),  # linux-64, osx-arm64, noarch
+    "md5": re.compile(r"[0-9a-fA-F]{32}"),
+    "sha256": re.compile(r"[0-9a-fA-F]{64}"),
+}
+_PATH_NEVER = (";", " #", " -", "\t")  # a marker, a comment, an option, pip's separator
 
 
 def check_exportable(env: Environment, name: str | None = None) -> None:
@@ -75,23 +93,30 @@ def check_exportable(env: Environment, name: str | None = None) -> None:
     for p in env.packages:
         at = f"{where}.packages.{p.name}"
         _name(at, p.name)
-        _text(f"{at}.version", p.version)
+        _text(f"{at}.version", p.version, shape="version")
         s = p.source
         if s is not None:
-            for field in ("url", "vcs", "commit", "requested_revision", "hash"):
-                _text(f"{at}.{field}", getattr(s, field))
-            _text(f"{at}.path", s.path, token=False)
-            _text(f"{at}.subdirectory", s.subdirectory, token=False)
+            _text(f"{at}.url", s.url)
+            _text(f"{at}.requested_revision", s.requested_revision)
+            for field in ("vcs", "commit", "hash"):
+                _text(f"{at}.{field}", getattr(s, field), shape=field)
+            _text(f"{at}.path", s.path, token=False, never=_PATH_NEVER)
+            _text(f"{at}.subdirectory", s.subdirectory, token=False, never=(*_PATH_NEVER, "&", "#"))
+            if s.subdirectory and ".." in s.subdirectory.replace("\\", "/").split("/"):
+                _refuse(f"{at}.subdirectory", s.subdirectory, "climbs out with '..'")
     conda = env.conda
     if conda is None:
         return
     for channel in conda.channels:
-        _text(f"{where}.conda.channels", channel)
+        _text(f"{where}.conda.channels", channel, never=("#", "?"))
     for c in conda.packages:
         at = f"{where}.conda.packages.{c.name}"
         _name(at, c.name, _CONDA_NAME)
-        for field in ("version", "build", "channel", "channel_url", "subdir", "md5", "sha256"):
-            _text(f"{at}.{field}", getattr(c, field))
+        _text(f"{at}.version", c.version, shape="conda version")
+        for field in ("build", "subdir", "md5", "sha256"):
+            _text(f"{at}.{field}", getattr(c, field), shape=field)
+        for field in ("channel", "channel_url"):
+            _text(f"{at}.{field}", getattr(c, field), never=("#", "?"))
         _text(f"{at}.archive", c.archive)
 
 
@@ -100,8 +125,15 @@ def _name(where: str, value: str, pattern: re.Pattern[str] = _NAME) -> None:
         raise LockfileError(f"{where}: {_shown(value)} is not a package name; not exported")
 
 
-def _text(where: str, value: str | None, token: bool = True) -> None:
-    """``value`` printable, one line; with ``token``, no white space either. Never an option."""
+def _text(
+    where: str,
+    value: str | None,
+    token: bool = True,
+    shape: str | None = None,
+    never: tuple[str, ...] = (),
+) -> None:
+    """``value`` printable, one line; with ``token``, no white space either. Never an option,
+    never ``${``; of the :data:`_SHAPES` ``shape``; holding none of ``never``."""
     if value is None:
         return
     # (isprintable is false for every white space but " ")
@@ -110,6 +142,17 @@ def _text(where: str, value: str | None, token: bool = True) -> None:
             f"{where}: {_shown(value)} holds a line break, white space, a character that "
             "is not printable, or a leading '-'; not exported"
         )
+    if "${" in value:
+        _refuse(where, value, "holds '${', which installers expand from the environment")
+    if shape is not None and _SHAPES[shape].fullmatch(value) is None:
+        _refuse(where, value, f"is not a {shape}")
+    found = [part for part in never if part in value]
+    if found:
+        _refuse(where, value, f"holds {found[0]!r}, which an installer would read as more")
+
+
+def _refuse(where: str, value: str, why: str) -> None:
+    raise LockfileError(f"{where}: {_shown(value)} {why}; not exported")
 
 
 def _shown(value: str) -> str:

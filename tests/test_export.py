@@ -396,6 +396,30 @@ HOSTILE = {
         conda=CondaSection(packages=(replace(ZLIB, build="0\nhttps://attacker/evil-1-0.conda#"),))
     ),
     "a conda channel option": _env(conda=CondaSection(packages=(ZLIB,), channels=("--override",))),
+    # found by an audit: values that stay on one line yet say more to pip or conda
+    "a version with a marker": _env(Package("numpy", '1.26.4;sys_platform=="nope"')),
+    "a commit with a fragment": _env(
+        Package("r", "1", source=Source("vcs", vcs="git", url="https://h/r", commit="a#egg=x"))
+    ),
+    "a path with an option": _env(
+        Package("d", "1", source=Source("directory", path="d --config-settings=x=y"))
+    ),
+    "a path with a marker": _env(
+        Package("d", "1", source=Source("directory", path="c;os_name")),
+    ),
+    "a path with a comment": _env(Package("d", "1", source=Source("archive", path="b #x.whl"))),
+    "a subdirectory climbing out": _env(
+        Package("r", "1", source=Source("vcs", url="https://h/r", subdirectory="../.."))
+    ),
+    "a url that expands a secret": _env(
+        Package("r", "1", source=Source("archive", url="https://evil/${GITHUB_TOKEN}.whl"))
+    ),
+    "a conda build with a path": _env(
+        conda=CondaSection(packages=(replace(ZLIB, build="0/../../../attacker/linux-64/x-9-0"),))
+    ),
+    "a conda version with a query": _env(
+        conda=CondaSection(packages=(replace(ZLIB, version="1.3.1?x=1"),))
+    ),
 }
 
 
