@@ -60,8 +60,15 @@ class Problem:
 
 
 def quote(text: str) -> str:
-    """``text`` as one single-quoted shell word."""
-    return "'" + text.replace("'", "'\"'\"'") + "'"
+    """``text`` as one single-quoted shell word, redacted (:func:`redact_text`): a path in a
+    home directory as ``~/'rest'``, whose unquoted ``~`` the shell expands (a home path is
+    never printed, and ``'~/rest'`` would name a folder called ``~``)."""
+    text = redact_text(text)
+    head = ""
+    if text.startswith("~"):
+        user, sep, text = text.partition("/")
+        head = user + sep
+    return head + "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def exit_code(problems: tuple[Problem, ...]) -> int:
@@ -550,6 +557,8 @@ def counts(problems: tuple[Problem, ...]) -> dict[str, int]:
 
 def render_text(problems: tuple[Problem, ...], label: str) -> str:
     """Each problem on one line with its severity, and its fix on the next."""
+    from envlock.escape import printable
+
     lines = [f"envlock doctor: {label}"]
     for p in problems:
         lines.append(f"{p.severity}: [{p.kind}] {p.message}")
@@ -559,7 +568,8 @@ def render_text(problems: tuple[Problem, ...], label: str) -> str:
         lines.append(f"{n[ERROR]} error(s), {n[WARNING]} warning(s), {n[INFO]} note(s)")
     else:
         lines.append("no problems found")
-    return "\n".join(lines) + "\n"
+    # a name or path from the environment holds no terminal control and forges no line
+    return "".join(f"{printable(line)}\n" for line in lines)
 
 
 def render_json(problems: tuple[Problem, ...], label: str) -> str:

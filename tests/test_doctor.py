@@ -542,3 +542,24 @@ def test_a_fix_pins_a_version_pip_can_read() -> None:
         == "pip install --force-reinstall --no-deps 'kappa===foo.baz'"
     )
     assert _reinstall("kappa", "1.0") == "pip install --force-reinstall --no-deps 'kappa==1.0'"
+
+
+def test_output_holds_no_home_path_and_no_terminal_control(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fix names a home path as ``~/'...'`` (the shell expands the unquoted ``~``); a name
+    or path with an escape sequence or a line break is shown, never sent raw."""
+    from envlock.doctor import Problem, quote, render_text
+
+    home = tmp_path / "me"
+    monkeypatch.setenv("HOME", str(home))
+    site = f"{home}/venv/lib/python3.11/site-packages"
+    assert quote(f"{site}/it's-1.0.dist-info") == (
+        "~/'venv/lib/python3.11/site-packages/it'\"'\"'s-1.0.dist-info'"
+    )
+    assert quote("/opt/x") == "'/opt/x'"
+    evil = Problem("name", "error", "e\x1b[31mvil", "a\n[forged] b\u202e", f"rm -rf {quote(site)}")
+    text = render_text((evil,), "venv")
+    assert str(home) not in text and "\x1b" not in text and "\u202e" not in text
+    assert "a\\n[forged] b" in text and "[forged]" not in text.splitlines()[1][:9]
+    assert "  fix: rm -rf ~/'venv/lib/python3.11/site-packages'\n" in text

@@ -7,6 +7,7 @@ import sys
 
 from envlock import target
 from envlock.commands import add_target_options, out, say
+from envlock.escape import printable
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _progress(args: argparse.Namespace) -> Progress | None:
         return None
 
     def show(done: int, total: int, package: str) -> None:
-        line = f"envlock: hashing [{done}/{total}] {package}"
+        line = f"envlock: hashing [{done}/{total}] {printable(package)}"
         sys.stderr.write("\r" + line[:79].ljust(79) + ("\n" if done == total else ""))
         sys.stderr.flush()
 
