@@ -92,12 +92,21 @@ def _package(e: CondaPackage, a: CondaPackage) -> Iterator[Finding]:
     yield from artifact_findings(subject, e, a, hint, conda_install_hint(e))
 
 
+# conda's "defaults" is these channels together (older records name it, not the member)
+DEFAULTS = frozenset({"pkgs/main", "pkgs/r", "pkgs/free", "pkgs/msys2", "pkgs/pro"})
+
+
+def same_channel(e: str, a: str) -> bool:
+    """Whether channels ``e`` and ``a`` are one: equal, or ``defaults`` and one of its own."""
+    return e == a or (e == "defaults" and a in DEFAULTS) or (a == "defaults" and e in DEFAULTS)
+
+
 def artifact_findings(
     subject: str, e: Artifact, a: Artifact, hint: str, install: str
 ) -> Iterator[Finding]:
     """Same name, version and build: the channel, subdir and hash (the strongest hash both
     sides have decides) of the expected package ``e`` against the installed ``a``."""
-    if e.channel and a.channel and e.channel != a.channel:
+    if e.channel and a.channel and not same_channel(e.channel, a.channel):
         yield Finding("channel", subject, e.channel, a.channel, ERROR, hint)
     if e.subdir and a.subdir and e.subdir != a.subdir:
         yield Finding("subdir", subject, e.subdir, a.subdir, ERROR, hint)

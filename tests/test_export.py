@@ -601,6 +601,10 @@ def test_conda_prefix_capture_exports_its_own_urls(tmp_path: Path) -> None:
     assert any(line.split("#")[0].endswith("tzdata-2024a-h0_0.tar.bz2") for line in body)
     assert ".conda is assumed" not in text  # every record said its file type
     assert "# platform: " in text and "--to requirements" in text  # gamma is pip's
+    # read back, it matches: tzdata's "defaults" is the pkgs/main its URL names
+    args = ("verify", "--prefix", str(prefix), "--against", "explicit.txt", "--format", "json")
+    done = envlock(*args, cwd=tmp_path, env=env)
+    assert done.returncode == 0 and json.loads(done.stdout)["findings"] == [], done.stdout
 
     done = envlock("export", "--to", "environment-yml", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
