@@ -726,9 +726,15 @@ def read_prefix(prefix: Path, environ: Mapping[str, str] | None = None) -> Conda
         else:
             records.append(found)
     records.sort(key=lambda r: (r.name, r.file))
-    for a, b in zip(records, records[1:]):
-        if a.name == b.name:
-            warnings.append(f"conda-meta: more than one record for {a.name} ({a.file}, {b.file})")
+    files: dict[str, list[str]] = {}
+    for r in records:
+        files.setdefault(r.name, []).append(r.file)
+    for name, same in files.items():
+        if len(same) > 1:  # the lockfile holds one (condaenv.section): say which
+            warnings.append(
+                f"conda-meta: more than one record for {name} ({', '.join(same)}): "
+                f"{same[-1]} is recorded"
+            )
 
     channels, priority, condarc_files = _condarc(prefix, env, warnings)
     seen = sorted({r.channel for r in records if r.channel is not None})

@@ -152,7 +152,7 @@ def section(
                 archive=r.archive,
                 spec=r.requested_spec,
             )
-            for r in conda.records
+            for r in {r.name: r for r in conda.records}.values()  # one a name: the last file
         ),
         channels=tuple(home_to_tilde(c) for c in conda.channels),
         channel_priority=conda.channel_priority,

@@ -205,6 +205,16 @@ def test_toml_capture_and_verify(venv: Path, work: Path) -> None:
     validate(path)
     done = envlock("verify", "--python", str(venv), str(path), cwd=work, env=_env())
     assert done.returncode == 0, done.stdout
+    # --format alone names the default file; against a name, every reader would misread it
+    done = envlock("capture", "--python", str(venv), "--format", "toml", cwd=work, env=_env())
+    assert done.returncode == 0 and (work / "envlock.toml").exists(), done.stderr
+    done = envlock("capture", "--format", "toml", "f.yaml", cwd=work, env=_env())
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (
+        2,
+        "envlock: error: f.yaml: --format toml does not match the file's name, by which every "
+        "other command reads it: name it *.toml",
+    )
+    assert not (work / "f.yaml").exists()
 
 
 def test_every_drift_category_for_real(

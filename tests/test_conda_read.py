@@ -23,8 +23,9 @@ from condafactory import (
 )
 from factory import build_wheel, pip_install, site_packages
 
-from envlock import conda
+from envlock import conda, condaenv
 from envlock.conda import CondaPrefix, CondaRecord, canonical_channel, parse_history, read_prefix
+from envlock.model import Platform
 
 # Whole prefixes in corpus/conda-meta/ (a folder with a conda-meta/ directory inside).
 CORPUS_PREFIXES = (
@@ -290,13 +291,19 @@ def test_rattler_records_channels_windows_paths_and_requested_spec(
     found = read(prefix, environ)
     files = {r.file: r for r in found.records}
     assert len(files) == 37
-    # the same package twice (one osx-arm64, one win-64 record): both kept, and a warning
+    # the same package twice (one osx-arm64, one win-64 record): both read, a warning says
+    # which one the lockfile holds (it holds one per name), and capture counts that one
     assert sorted(w for w in found.warnings) == [
         "conda-meta: more than one record for libsqlite "
-        "(libsqlite-3.40.0-hcfcfb64_0.json, libsqlite-3.45.3-h091b4b1_0.json)",
+        "(libsqlite-3.40.0-hcfcfb64_0.json, libsqlite-3.45.3-h091b4b1_0.json): "
+        "libsqlite-3.45.3-h091b4b1_0.json is recorded",
         "conda-meta: more than one record for xz "
-        "(xz-5.2.6-h57fd34a_0.json, xz-5.2.6-h8d14728_0.json)",
+        "(xz-5.2.6-h57fd34a_0.json, xz-5.2.6-h8d14728_0.json): "
+        "xz-5.2.6-h8d14728_0.json is recorded",
     ]
+    section = condaenv.section(found, [], Platform(), None)
+    assert len(section.packages) == len({r.name for r in found.records}) == 35
+    assert {p.name: p.version for p in section.packages}["libsqlite"] == "3.45.3"
     # channel URL with a trailing slash, without one, with the subdir, and a bare name
     for fn in (
         "bzip2-1.0.8-h93a5062_5.json",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from envlock import api, lockfile, target
 from envlock.commands import add_target_options, fleet, lockfile_path, policy_from, say, warn
+from envlock.errors import UsageError
 from envlock.model import Lockfile
 from envlock.redact import display_path
 
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         api.check_name(args.name)  # before the capture, not after
     policy = policy_from(args)
     path = lockfile_path(args.lockfile, args.format, policy)
+    if args.format and lockfile.format_for(path) != args.format:  # every reader goes by name
+        raise UsageError(
+            f"{display_path(path)}: --format {args.format} does not match the file's name, by "
+            f"which every other command reads it: name it *.{args.format}"
+        )
     _read(path, args.format)  # a broken lockfile fails now, not after the capture
     env = fleet.capture(args, policy, path) if args.dask else _capture(args, policy, path)
     for message in env.warnings:
