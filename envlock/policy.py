@@ -63,7 +63,9 @@ class Policy:
     def lockfile_path(self) -> Path | None:
         if not self.lockfile:
             return None
-        return (self.directory or Path.cwd()) / self.lockfile
+        import os.path
+
+        return Path(os.path.normpath((self.directory or Path.cwd()) / self.lockfile))
 
     def with_flags(
         self, ignore: Iterable[str] = (), strict: bool = False, fail_on: str | None = None

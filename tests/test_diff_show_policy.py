@@ -214,3 +214,27 @@ def test_policy_lockfile_is_the_default_everywhere(tmp_path: Path, venv: Path) -
     from envlock.guard import find_lockfile
 
     assert find_lockfile(sub) == tmp_path / "locks" / "env.yaml"
+
+
+def test_a_lockfile_given_needs_no_policy_and_a_policy_path_is_shown_plainly(
+    tmp_path: Path, locks: tuple[Path, Path]
+) -> None:
+    """show and export read only the lockfile: a policy error elsewhere in pyproject.toml does
+    not stop them when the lockfile is named. The policy's lockfile is shown normalized (a
+    home directory as ~, never /home/NAME/... behind ../../)."""
+    a, _ = locks
+    (tmp_path / "pyproject.toml").write_text('[tool.envlock]\nfail-on = "bogus"\n')
+    assert envlock("show", str(a), cwd=tmp_path, env=_env()).returncode == 0
+    done = envlock("export", str(a), "--to", "requirements", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert envlock("show", cwd=tmp_path, env=_env()).returncode == 2  # the policy is needed
+    home = tmp_path / "home"
+    project = home / "project"
+    project.mkdir(parents=True)
+    up = "../" * len(project.parts)
+    (project / "pyproject.toml").write_text(f'[tool.envlock]\nlockfile = "{up}{home}/x.yaml"\n')
+    done = envlock("show", cwd=project, env={**_env(), "HOME": str(home)})
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "envlock: error: ~/x.yaml: no such lockfile (create it with `envlock capture`)"
+    )

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from envlock.export import export
     from envlock.lockfile import write_atomic
 
-    path = lockfile_path(args.lockfile, policy=policy_from(args))
+    path = lockfile_path(args.lockfile, policy=None if args.lockfile else policy_from(args))
     lock = api.load(path)
     name = select(lock, args.env)
     try:

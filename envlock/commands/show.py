@@ -22,6 +22,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 def run(args: argparse.Namespace) -> int:
     from envlock.report import summary
 
-    path = lockfile_path(args.lockfile, policy=policy_from(args))
+    path = lockfile_path(args.lockfile, policy=None if args.lockfile else policy_from(args))
     out(summary.render(api.load(path), display_path(path)))
     return 0
