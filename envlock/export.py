@@ -172,6 +172,11 @@ def requirements(env: Environment, *, name: str | None = None) -> str:
     VCS and archive URLs (an archive's hash as the ``#sha256=`` fragment, which pip checks
     without switching the whole file to ``--require-hashes`` mode), ``-e PATH`` for editable
     directories and a bare ``./path`` for other local ones."""
+    if not env.packages:  # a file of comments only: pip installs nothing, and reads as no lock
+        raise UsageError(
+            f"{_label(name)} has no Python packages; export its conda packages with "
+            "--to conda-explicit or --to environment-yml"
+        )
     lines = [f"# Exported by envlock from {_describe(env, name)}.", "# pip install -r <this file>"]
     if env.conda is not None:
         lines.append(

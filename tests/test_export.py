@@ -306,6 +306,14 @@ def test_conda_formats_refuse_an_environment_without_conda(fmt: str) -> None:
         export(_env(Package("a", "1", source=Source(kind="index"))), fmt, name="linux-64")
 
 
+def test_requirements_refuse_an_environment_without_python_packages() -> None:
+    """A conda environment pip installed nothing in: a file of comments only would install
+    nothing and read back as no lockfile at all."""
+    env = _env(conda=CondaSection(packages=(ZLIB,)))
+    with pytest.raises(UsageError, match="environment linux-64 has no Python packages; export"):
+        export(env, "requirements", name="linux-64")
+
+
 def test_unknown_format() -> None:
     with pytest.raises(UsageError, match="unknown export format"):
         export(_env(), "pipfile")
