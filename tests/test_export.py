@@ -378,6 +378,10 @@ def test_cli_errors(tmp_path: Path) -> None:
         (["--to", "requirements", str(tmp_path / "missing.yaml")], "no such lockfile"),
         (["--to", "conda-explicit", str(example)], "has no conda packages"),
         (["--to", "requirements", "-o", str(example), str(example)], "is the lockfile itself"),
+        (
+            ["--to", "requirements", "--env", "nosuch", str(example)],
+            "envlock.yaml: no environment 'nosuch' in the lockfile; it has: ",
+        ),
     ]
     for args, message in cases:
         done = envlock("export", *args, cwd=tmp_path, env=host_env())

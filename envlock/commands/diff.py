@@ -73,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
             runtime=frozenset() if args.no_runtime else api.needs_runtime(lock_a),
             variables=policy.variables,
         )
-        name_a = args.env or api.select(lock_a, live)
+        try:
+            name_a = args.env or api.select(lock_a, live)
+        except UsageError as e:  # which environment: name the file
+            raise UsageError(f"{shown_a}: {e}") from None
         label = f"{shown_a} vs live"
     expected = lock_a.environments.get(name_a)
     if expected is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from envlock import api
 from envlock.commands import lockfile_path, out, policy_from, refuse_overwrite, say
-from envlock.errors import LockfileError
+from envlock.errors import LockfileError, UsageError
 from envlock.export import FORMATS
 from envlock.redact import display_path
 
@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     path = lockfile_path(args.lockfile, policy=None if args.lockfile else policy_from(args))
     lock = api.load(path)
-    name = select(lock, args.env)
+    try:
+        name = select(lock, args.env)
+    except UsageError as e:  # which environment: name the file
+        raise UsageError(f"{display_path(path)}: {e}") from None
     try:
         text = export(lock.environments[name], args.to, name=name)
     except LockfileError as e:
