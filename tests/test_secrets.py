@@ -253,7 +253,8 @@ def hand_edited(lockfile: Path, s: list[str], url_for_a_name: bool = False) -> s
         env["packages"][f"https://user:{s[7]}@h.example.com/x"] = dict(env["packages"]["secretpkg"])
     env["variables"]["set"]["XLA_FLAGS"] = f"--dump={secret_url}&n=2"
     conda = env["conda"]
-    conda["channels"].append(f"{secret_url}&n=3")
+    # (a channel with a query string is refused by export: it would change every package URL)
+    conda["channels"].append(f"https://user:{s[0]}@h.example.com/t/{s[1]}/n3")
     conda["channels"].append(f"//u:{s[8]}@mirror.example.com/conda-forge")
     conda["packages"]["zlib"]["channel"] = f"https://{s[4]}@private.example.com/ml"
     conda["packages"]["zlib"]["spec"] = f"{secret_url}&n=4::zlib"
