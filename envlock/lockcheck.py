@@ -10,23 +10,26 @@ canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would.
 
 Exit status: 0 when every file is valid and canonical (or was rewritten by ``--fix``);
 1 when some file is not canonical; 2 when some file is not a valid lockfile (one line each,
-naming the file), or on a usage error.
+naming the file), or on a usage error; 4 when ``--fix`` could not write a file (the highest
+applies). File names are shown as :func:`envlock.redact.display_path` shows them.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 from envlock import lockfile
 from envlock.errors import LockfileError, WriteError
 from envlock.escape import printable
-from envlock.redact import redact_text
+from envlock.redact import display_path, redact_text
 
 OK = 0
 NOT_CANONICAL = 1
 INVALID = 2
+UNWRITABLE = 4
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,18 +60,19 @@ def check_file(name: str, fix: bool = False) -> int:
     fmt = lockfile.format_for(path)
     if lockfile.dumps(lock, fmt).encode("utf-8") == raw:
         return OK
+    shown = display_path(path)
     if not fix:
         print(
-            f"{name}: not canonically formatted "
-            f"(run envlock capture, or python -m envlock.lockcheck --fix {name})"
+            f"{shown}: not canonically formatted (run envlock capture, or "
+            f"python -m envlock.lockcheck --fix {shlex.quote(shown)})"
         )
         return NOT_CANONICAL
     try:
         lockfile.dump(lock, path, fmt)
     except WriteError as e:
         print(printable(redact_text(str(e))))
-        return NOT_CANONICAL
-    print(f"{name}: rewritten in canonical format")
+        return UNWRITABLE
+    print(f"{shown}: rewritten in canonical format")
     return OK
 
 

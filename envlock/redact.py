@@ -297,12 +297,13 @@ def _other_home(match: re.Match[str]) -> str:
 
 def display_path(path: str | os.PathLike[str]) -> str:
     """A path as shown to people: relative to the working directory when inside it, else
-    with the home directory as ``~``."""
+    with the home directory as ``~``; a control character in it made visible (a file name
+    from a pull request's configuration cannot colour a terminal or forge a line)."""
+    from envlock.escape import printable
+
     text = os.fspath(path)
     try:
         rel = os.path.relpath(text)
     except ValueError:  # another drive on Windows
         rel = text
-    if not rel.startswith(".."):
-        return rel
-    return home_to_tilde(text)
+    return printable(rel if not rel.startswith("..") else home_to_tilde(text))

@@ -22,6 +22,7 @@ import yaml
 from support import host_env
 
 from envlock import lockcheck, lockfile
+from envlock.errors import WriteError
 
 HOOKS_FILE = Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml"
 PYTEST_VERSION = version("pytest")
@@ -207,3 +208,28 @@ def test_main_in_process(
     assert lockcheck.main(["envlock.toml"]) == 0
     assert lockcheck.main(["--no-such-option"]) == 2
     assert "usage: python -m envlock.lockcheck" in capsys.readouterr().err
+
+
+def test_names_are_shown_escaped_and_quoted_and_an_unwritable_fix_is_exit_4(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file name from a pull request cannot colour the terminal or forge a line; the
+    suggested command works with a space in it; a fix that cannot be written is exit 4."""
+    monkeypatch.chdir(repo)
+    odd = "my lock\x1b[31m.toml"
+    (repo / odd).write_bytes((repo / "envlock.toml").read_bytes())
+    reformat_toml(repo / odd)
+    assert lockcheck.main([odd]) == 1
+    assert capsys.readouterr().out == (
+        "my lock\\x1b[31m.toml: not canonically formatted (run envlock capture, or "
+        "python -m envlock.lockcheck --fix 'my lock\\x1b[31m.toml')\n"
+    )
+
+    def full_disk(*args: object) -> None:  # (root writes a read-only file: say it so)
+        raise WriteError(f"{odd}: cannot write: No space left on device")
+
+    monkeypatch.setattr(lockfile, "dump", full_disk)
+    assert lockcheck.main(["--fix", odd]) == 4
+    assert capsys.readouterr().out == (
+        "my lock\\x1b[31m.toml: cannot write: No space left on device\n"
+    )
