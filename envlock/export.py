@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 
 from envlock.errors import LockfileError, UsageError
+from envlock.findings import pin as _pin
 from envlock.redact import redact_url
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -96,19 +97,25 @@ def check_exportable(env: Environment, name: str | None = None) -> None:
         _text(f"{at}.version", p.version, shape="version")
         s = p.source
         if s is not None:
-            _text(f"{at}.url", s.url)
+            # ; a marker; # a fragment of its own (another hash, no commit); ? before a commit
+            _text(f"{at}.url", s.url, never=(";", "#", *(("?",) if s.kind != "archive" else ())))
             _text(f"{at}.requested_revision", s.requested_revision)
             for field in ("vcs", "commit", "hash"):
                 _text(f"{at}.{field}", getattr(s, field), shape=field)
             _text(f"{at}.path", s.path, token=False, never=_PATH_NEVER)
-            _text(f"{at}.subdirectory", s.subdirectory, token=False, never=(*_PATH_NEVER, "&", "#"))
+            if s.path and s.path.endswith("]"):  # pip reads path[extra] as extras
+                _refuse(f"{at}.path", s.path, "ends with ']', which pip reads as extras")
+            subdirectory_never = (*_PATH_NEVER, "&", "#", "[", "]")
+            _text(f"{at}.subdirectory", s.subdirectory, token=False, never=subdirectory_never)
             if s.subdirectory and ".." in s.subdirectory.replace("\\", "/").split("/"):
                 _refuse(f"{at}.subdirectory", s.subdirectory, "climbs out with '..'")
     conda = env.conda
     if conda is None:
         return
+    # conda expands $VAR, ${VAR} and %VAR% in channels (os.path.expandvars)
+    channel_never = ("#", "?", "$", "%")
     for channel in conda.channels:
-        _text(f"{where}.conda.channels", channel, never=("#", "?"))
+        _text(f"{where}.conda.channels", channel, never=channel_never)
     for c in conda.packages:
         at = f"{where}.conda.packages.{c.name}"
         _name(at, c.name, _CONDA_NAME)
@@ -116,7 +123,7 @@ def check_exportable(env: Environment, name: str | None = None) -> None:
         for field in ("build", "subdir", "md5", "sha256"):
             _text(f"{at}.{field}", getattr(c, field), shape=field)
         for field in ("channel", "channel_url"):
-            _text(f"{at}.{field}", getattr(c, field), never=("#", "?"))
+            _text(f"{at}.{field}", getattr(c, field), never=channel_never)
         _text(f"{at}.archive", c.archive)
 
 
@@ -144,6 +151,8 @@ def _text(
         )
     if "${" in value:
         _refuse(where, value, "holds '${', which installers expand from the environment")
+    if value.endswith("\\"):
+        _refuse(where, value, "ends with '\\', which joins the next line in a requirements file")
     if shape is not None and _SHAPES[shape].fullmatch(value) is None:
         _refuse(where, value, f"is not a {shape}")
     found = [part for part in never if part in value]
@@ -172,11 +181,7 @@ def requirements(env: Environment, *, name: str | None = None) -> str:
     VCS and archive URLs (an archive's hash as the ``#sha256=`` fragment, which pip checks
     without switching the whole file to ``--require-hashes`` mode), ``-e PATH`` for editable
     directories and a bare ``./path`` for other local ones."""
-    if not env.packages:  # a file of comments only: pip installs nothing, and reads as no lock
-        raise UsageError(
-            f"{_label(name)} has no Python packages; export its conda packages with "
-            "--to conda-explicit or --to environment-yml"
-        )
+    _pip_side(env, name)
     lines = [f"# Exported by envlock from {_describe(env, name)}.", "# pip install -r <this file>"]
     if env.conda is not None:
         lines.append(
@@ -196,7 +201,7 @@ def requirement_lines(env: Environment) -> list[str]:
 
 def _requirement(p: Package) -> str:
     s = p.source
-    pin = f"{p.name}=={p.version}"
+    pin = _pin(p.name, p.version)  # === for a version that is not PEP 440
     if s is None or s.kind == "index":
         return pin
     if s.kind == "vcs":
@@ -273,12 +278,16 @@ def _pip_path(path: str) -> str:
 
 def _quoted(option_value: str) -> str:
     """The value of an option on a requirements line (``-e PATH``), which pip splits as a
-    shell would: quoted when it holds a space."""
-    if " " not in option_value:
-        return option_value
+    shell would: quoted unless it is plain (a quote or backslash in it would be lost). pip
+    expands ``${HOME}`` first, so it stays outside the quotes, readable."""
     import shlex
 
-    return shlex.quote(option_value)
+    home, rest = (
+        ("${HOME}/", option_value[8:])
+        if option_value.startswith("${HOME}/")
+        else ("", option_value)
+    )
+    return home + shlex.quote(rest)
 
 
 def _file_url(path: str) -> str:
@@ -343,6 +352,7 @@ def pylock(env: Environment, *, name: str | None = None) -> str:
     """
     import tomli_w
 
+    _pip_side(env, name)
     entries: list[dict[str, Any]] = []
     unlockable: list[str] = []
     for p in env.packages:
@@ -499,6 +509,15 @@ def _channel_url(p: CondaPackage) -> str | None:
 def _main_subdir(conda: CondaSection) -> str | None:
     subdirs = sorted({p.subdir for p in conda.packages if p.subdir and p.subdir != "noarch"})
     return subdirs[0] if len(subdirs) == 1 else None
+
+
+def _pip_side(env: Environment, name: str | None) -> None:
+    """Refuse an environment without Python packages: the file would install nothing."""
+    if not env.packages:
+        raise UsageError(
+            f"{_label(name)} has no Python packages; export its conda packages with "
+            "--to conda-explicit or --to environment-yml"
+        )
 
 
 def _conda_side(env: Environment, name: str | None) -> CondaSection:

