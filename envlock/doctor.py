@@ -53,9 +53,9 @@ class Problem:
         return {
             "kind": self.kind,
             "severity": self.severity,
-            "subject": self.subject,
-            "message": self.message,
-            "fix": self.fix,
+            "subject": redact_text(self.subject),
+            "message": redact_text(self.message),  # (no home path, whatever a check wrote)
+            "fix": redact_text(self.fix),
         }
 
 
@@ -568,8 +568,9 @@ def render_text(problems: tuple[Problem, ...], label: str) -> str:
         lines.append(f"{n[ERROR]} error(s), {n[WARNING]} warning(s), {n[INFO]} note(s)")
     else:
         lines.append("no problems found")
-    # a name or path from the environment holds no terminal control and forges no line
-    return "".join(f"{printable(line)}\n" for line in lines)
+    # a name or path from the environment holds no terminal control and forges no line, and
+    # no home path is shown, whatever a check wrote
+    return "".join(f"{printable(redact_text(line))}\n" for line in lines)
 
 
 def render_json(problems: tuple[Problem, ...], label: str) -> str:

@@ -549,7 +549,7 @@ def test_output_holds_no_home_path_and_no_terminal_control(
 ) -> None:
     """A fix names a home path as ``~/'...'`` (the shell expands the unquoted ``~``); a name
     or path with an escape sequence or a line break is shown, never sent raw."""
-    from envlock.doctor import Problem, quote, render_text
+    from envlock.doctor import Problem, quote, render_json, render_text
 
     home = tmp_path / "me"
     monkeypatch.setenv("HOME", str(home))
@@ -563,3 +563,6 @@ def test_output_holds_no_home_path_and_no_terminal_control(
     assert str(home) not in text and "\x1b" not in text and "\u202e" not in text
     assert "a\\n[forged] b" in text and "[forged]" not in text.splitlines()[1][:9]
     assert "  fix: rm -rf ~/'venv/lib/python3.11/site-packages'\n" in text
+    raw = Problem("shadowed", "info", site, f"{site}: shadowed", f"nothing, unless {site} is odd")
+    shown = render_text((raw,), "venv") + render_json((raw,), "venv")
+    assert str(home) not in shown and "nothing, unless ~/venv/lib/python3.11/" in shown
