@@ -389,3 +389,12 @@ def test_a_report_is_never_written_over_the_lockfile_it_reads(
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.endswith(" is the lockfile itself; choose another --output FILE\n")
         assert lock.read_bytes() == before
+    done = subprocess.run(
+        [sys.executable, "-m", "envlock", "verify", "--no-runtime", "--format", "github"],
+        cwd=tmp_path, env=host_env(GITHUB_STEP_SUMMARY="envlock.yaml"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.endswith(
+        "envlock.yaml is the lockfile itself; choose another $GITHUB_STEP_SUMMARY FILE\n"
+    )
+    assert lock.read_bytes() == before

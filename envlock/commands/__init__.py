@@ -156,6 +156,14 @@ def refuse_overwrite(output: str | None, flag: str, *read: str | Path | None) ->
         )
 
 
+def refuse_report_over(args: argparse.Namespace, *read: str | Path | None) -> None:
+    """Refuse a report (``--output``, and ``$GITHUB_STEP_SUMMARY`` for ``--format github``,
+    which is appended to) written over a lockfile the command reads."""
+    refuse_overwrite(args.output, "--output", *read)
+    if args.format == "github":
+        refuse_overwrite(os.environ.get("GITHUB_STEP_SUMMARY"), "$GITHUB_STEP_SUMMARY", *read)
+
+
 def out(text: str) -> None:
     """Write ``text`` to stdout, where every command's output goes. A stdout that cannot take
     it (a full disk, a reader that went away) is one :class:`WriteError` line, exit 4."""

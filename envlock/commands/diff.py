@@ -12,7 +12,7 @@ from envlock.commands import (
     add_target_options,
     emit,
     policy_from,
-    refuse_overwrite,
+    refuse_report_over,
     say,
 )
 from envlock.errors import UsageError
@@ -54,7 +54,7 @@ def pick(lock: Lockfile, name: str | None, where: str, other: Lockfile | None = 
 
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
-    refuse_overwrite(args.output, "--output", args.a, args.b)
+    refuse_report_over(args, args.a, args.b)
     lock_a = api.load(args.a)
     shown_a = display_path(args.a)
     if args.b is not None:

@@ -13,7 +13,7 @@ from envlock.commands import (
     fleet,
     lockfile_path,
     policy_from,
-    refuse_overwrite,
+    refuse_report_over,
     say,
     warn,
 )
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             "--against FILE"
         )
     path = lockfile_path(args.lockfile, policy=policy)
-    refuse_overwrite(args.output, "--output", path)
+    refuse_report_over(args, path)
     lock = api.load(path)
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 def _against(args: argparse.Namespace, policy: Policy) -> int:
     if args.lockfile or args.env:
         raise UsageError("give either a lockfile (and --env) or --against FILE, not both")
-    refuse_overwrite(args.output, "--output", args.against)
+    refuse_report_over(args, args.against)
     text = read_foreign(Path(args.against))  # a bad file is said first, as for a lockfile
     where = target.resolve(python=args.python, prefix=args.prefix)
     say(args, where.describe())
