@@ -116,8 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replayed
     try:
         args = parser(_chosen(args_list)).parse_args(args_list)
-    except SystemExit as e:  # argparse has printed its message (or --help)
-        return int(e.code or 0) if isinstance(e.code, int) else 2
+    except SystemExit as e:  # argparse has printed its message (or --help, --version)
+        code = int(e.code or 0) if isinstance(e.code, int) else 2
+        return _flushed(code)
     if memo is not None and (args.command != "verify" or args.no_cache):
         memo = None
     if memo is None:
@@ -133,6 +134,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from envlock.escape import printable
 
         print(f"envlock: result not kept for repeating: {printable(why)}", file=sys.stderr)
+    return code
+
+
+def _flushed(code: int) -> int:
+    """``code``, once stdout has taken what was printed (``--help``, ``--version``); else one
+    line and 4, as for every other output (``envlock --help > /dev/full``)."""
+    from envlock.commands import out
+    from envlock.errors import WriteError
+
+    try:
+        out("")
+    except WriteError as e:
+        print(f"envlock: error: {e}", file=sys.stderr)
+        return e.exit_code
     return code
 
 

@@ -355,7 +355,7 @@ def test_a_stdout_or_summary_that_cannot_be_written_is_one_line_exit_4(
                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
             )  # fmt: skip
 
-    for args in (("schema",), ("show", str(host_lockfile))):
+    for args in (("schema",), ("show", str(host_lockfile)), ("--version",), ("verify", "--help")):
         done = run(*args)
         assert (done.returncode, done.stderr) == (
             4,
