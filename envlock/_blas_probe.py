@@ -1062,7 +1062,7 @@ def main(argv: list[str]) -> int:
     marker = argv[1]
     options = json.loads(argv[2]) if len(argv) > 2 else {}
     payload = json.dumps(collect(options), ensure_ascii=True, sort_keys=True, default=str)
-    out = sys.stdout
+    out = sys.__stdout__ or sys.stdout  # the real one: a sitecustomize may replace sys.stdout
     out.write("\n" + marker + payload + marker + "\n")
     out.flush()
     return 0
@@ -1071,5 +1071,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     # Run as a script: this file's directory (envlock's package) is sys.path[0]; it is no part
     # of the target environment.
-    del sys.path[0]
+    if not getattr(sys.flags, "safe_path", False):  # -P / PYTHONSAFEPATH: not prepended
+        del sys.path[0]
     sys.exit(main(sys.argv))

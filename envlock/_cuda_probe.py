@@ -1180,7 +1180,7 @@ def main(argv: list[str]) -> int:
             "probe_version": PROBE_VERSION,
             "notes": [f"cuda probe: unexpected {type(e).__name__}: {_error(e)}"],
         }
-    out = sys.stdout
+    out = sys.__stdout__ or sys.stdout  # the real one: a sitecustomize may replace sys.stdout
     out.write(
         "\n" + marker + json.dumps(payload, ensure_ascii=True, sort_keys=True) + marker + "\n"
     )
@@ -1191,5 +1191,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     # Run as a script: the directory of this file is sys.path[0]; it is envlock's own
     # package directory and must not be mistaken for part of the target environment.
-    del sys.path[0]
+    if not getattr(sys.flags, "safe_path", False):  # -P / PYTHONSAFEPATH: not prepended
+        del sys.path[0]
     sys.exit(main(sys.argv))

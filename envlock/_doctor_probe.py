@@ -44,5 +44,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    del sys.path[0]  # envlock's package directory, not part of the target environment
+    if not getattr(sys.flags, "safe_path", False):  # -P / PYTHONSAFEPATH: not prepended
+        del sys.path[0]  # envlock's package directory, not part of the target environment
     sys.exit(main(sys.argv))

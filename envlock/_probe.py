@@ -329,9 +329,11 @@ def site_paths(skip_script_dir: bool = False) -> List[str]:
     ``sys.path[0]`` is the invoking script's directory (or the working directory for
     ``-m`` and ``-c``): an artifact of how envlock was started, not part of the environment.
     Run as a script the probe has already removed it; in-process, ``skip_script_dir`` does.
+    Under ``-P`` / ``PYTHONSAFEPATH`` (3.11+) nothing was prepended, and nothing is skipped.
     """
     here = os.path.dirname(os.path.abspath(__file__))
-    entries = sys.path[1:] if skip_script_dir else sys.path
+    prepended = skip_script_dir and not getattr(sys.flags, "safe_path", False)  # -P: none
+    entries = sys.path[1:] if prepended else sys.path
     paths: List[str] = []
     for entry in entries:
         absolute = os.path.abspath(entry or ".")
@@ -415,5 +417,6 @@ def main(argv: List[str]) -> int:
 if __name__ == "__main__":
     # Run as a script: the directory of this file is sys.path[0]; it is envlock's own
     # package directory and must not be mistaken for part of the target environment.
-    del sys.path[0]
+    if not getattr(sys.flags, "safe_path", False):  # -P / PYTHONSAFEPATH: not prepended
+        del sys.path[0]
     sys.exit(main(sys.argv))

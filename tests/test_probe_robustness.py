@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +100,39 @@ def test_startup_that_replaces_sys_stdout(venv: Path, site: Path) -> None:
     fake_package(site, "plain", "")
     payload = target._run_probe(venv, Path(target.__file__).with_name("_probe.py"), ["X"])
     assert "plain" in {d["name"] for d in payload["distributions"]}
+
+
+def test_runtime_probes_through_a_startup_that_replaces_sys_stdout(
+    venv: Path, site: Path, cli_env: Path
+) -> None:
+    """The BLAS and CUDA children write their answer to the real stdout too (they failed with
+    "exit status 0" when a sitecustomize swapped sys.stdout)."""
+    (site / "sitecustomize.py").write_text("import io, sys\nsys.stdout = io.StringIO()\n")
+    fake_package(site, "numpy", "")
+    code, _, err = run("capture", "--python", str(venv))
+    assert code == 0, err
+    assert "probe failed" not in err, err
+    (env,) = lockfile.load(cli_env / "envlock.yaml").environments.values()
+    assert env.blas is not None and env.blas.method == "runtime"
+    assert env.cuda is not None and not [n for n in env.cuda.notes if "failed" in n]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="-P / PYTHONSAFEPATH came in 3.11")
+def test_safe_path_keeps_the_first_pythonpath_entry(tmp_path: Path) -> None:
+    """Under ``-P`` nothing is prepended to sys.path: its first entry is a real one (here a
+    PYTHONPATH folder), which the in-process probe must not drop as the script's."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    fake_package(extra, "safepathpkg", "")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env.update(PYTHONPATH=str(extra), PYTHONSAFEPATH="1", ENVLOCK_CACHE_DIR="off")
+    done = subprocess.run(
+        [sys.executable, "-m", "envlock", "capture", "-q", "--no-runtime", "lock.yaml"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (captured,) = lockfile.load(tmp_path / "lock.yaml").environments.values()
+    assert "safepathpkg" in captured.package_map()
 
 
 def test_capture_and_verify_through_noisy_startup(venv: Path, site: Path, cli_env: Path) -> None:
