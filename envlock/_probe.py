@@ -87,9 +87,10 @@ def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool, bo
     for line in text.splitlines():
         if not line.strip():
             break
-        if name is None and line.startswith("Name:"):
+        key = line[:8].lower()  # header names are case-insensitive (email headers)
+        if name is None and key.startswith("name:"):
             name = line[5:].strip()
-        elif version is None and line.startswith("Version:"):
+        elif version is None and key == "version:":
             version = line[8:].strip()
         if name is not None and version is not None:
             break

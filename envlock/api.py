@@ -149,15 +149,23 @@ def record(lock: Lockfile, name: str, env: Environment, now: float | None = None
     captured_at: str | None
     if stamp is not None:
         try:
-            seconds = float(int(stamp))
+            seconds = int(stamp)
         except ValueError:
             raise UsageError(f"SOURCE_DATE_EPOCH={stamp!r} is not an integer") from None
+        if not 0 <= seconds <= _LAST_SECOND:  # a four-digit year, as the lockfile's format
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH={stamp!r} is out of range (0 to {_LAST_SECOND}, "
+                "1970 to 9999)"
+            )
         captured_at = _iso(seconds)
     elif previous is not None and replace(previous, captured_at=None) == env:
         captured_at = previous.captured_at
     else:
         captured_at = _iso(time.time() if now is None else now)
     return lock.with_environment(name, replace(env, captured_at=captured_at))
+
+
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _iso(seconds: float) -> str:

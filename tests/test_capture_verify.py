@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -579,3 +580,25 @@ def test_python_api(venv: Path, locked: Path) -> None:
     out = locked.parent / "api.toml"
     api.dump(lock, out)
     assert api.load(out) == lock
+
+
+@pytest.mark.parametrize(
+    ("stamp", "message"),
+    [
+        ("soon", "SOURCE_DATE_EPOCH='soon' is not an integer"),
+        ("253402300800", "SOURCE_DATE_EPOCH='253402300800' is out of range"),  # year 10000
+        ("-1", "SOURCE_DATE_EPOCH='-1' is out of range"),
+        ("9" * 20, "is out of range (0 to 253402300799, 1970 to 9999)"),  # (an OverflowError)
+    ],
+)
+def test_source_date_epoch_outside_a_four_digit_year_is_refused(
+    stamp: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written, it would make a lockfile no later read accepts."""
+    from envlock import api as core
+    from envlock.errors import UsageError
+    from envlock.model import Environment, Lockfile, Platform, Python
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", stamp)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        core.record(Lockfile(), "x", Environment(Python(), Platform()))

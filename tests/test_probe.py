@@ -133,3 +133,15 @@ def test_broken_metadata_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     assert len(warnings) == 2
     assert any("nometa-1.0.dist-info: no readable METADATA" in w for w in warnings)
     assert any("broken-1.0.dist-info: METADATA has no Name or Version" in w for w in warnings)
+
+
+def test_metadata_header_names_are_case_insensitive(tmp_path: Path) -> None:
+    """``name:`` and ``VERSION:`` are the headers pip, uv and importlib read (email headers);
+    a ``Name-Suffix:`` header is not ``Name``."""
+    lower = tmp_path / "lower-1.0.dist-info"
+    lower.mkdir()
+    (lower / "METADATA").write_text(
+        "metadata-version: 2.1\nname-x: no\nname: lower\nVERSION: 1.0\n"
+    )
+    dists, warnings = _probe.scan_distributions([str(tmp_path)])
+    assert [(d["name"], d["version"]) for d in dists] == [("lower", "1.0")] and warnings == []
