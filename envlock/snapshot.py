@@ -37,7 +37,8 @@ _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch",
 
 
 def _local_path(url: str, base_dir: Path) -> str | None:
-    """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based."""
+    """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based
+    (or absolute)."""
     from urllib.parse import unquote, urlsplit
 
     try:
@@ -49,12 +50,16 @@ def _local_path(url: str, base_dir: Path) -> str | None:
     path = unquote(parts.path)
     if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
         path = path[1:]
-    try:
-        rel = os.path.relpath(path, base_dir)
-    except ValueError:
-        rel = path
-    if not rel.startswith(".."):
-        return Path(rel).as_posix()
+    # inside the lockfile's directory however either is named (through a symbolic link or
+    # not: pip records the path it was given, or the working directory's real one)
+    real_base = os.path.realpath(base_dir)
+    for a, b in ((path, base_dir), (path, real_base), (os.path.realpath(path), real_base)):
+        try:
+            rel = os.path.relpath(a, b)
+        except ValueError:  # another drive on Windows
+            continue
+        if not rel.startswith(".."):
+            return Path(rel).as_posix()
     return home_to_tilde(path)
 
 

@@ -602,3 +602,20 @@ def test_source_date_epoch_outside_a_four_digit_year_is_refused(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", stamp)
     with pytest.raises(UsageError, match=re.escape(message)):
         core.record(Lockfile(), "x", Environment(Python(), Platform()))
+
+
+def test_a_local_path_is_relative_however_the_lockfile_directory_is_named(tmp_path: Path) -> None:
+    """Through a symbolic link to the lockfile's directory or not, a project inside it is
+    recorded relative to it (pip records the real path of the working directory)."""
+    from envlock.snapshot import source_from_direct_url
+
+    real = tmp_path / "real"
+    (real / "hp").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    for url in ((real / "hp").as_uri(), (tmp_path / "link" / "hp").as_uri()):
+        for base in (real, tmp_path / "link"):
+            data = {"url": url, "dir_info": {"editable": True}}
+            source = source_from_direct_url(data, base)
+            assert source is not None and source.path == "hp", (url, base)
+    outside = source_from_direct_url({"url": tmp_path.as_uri(), "dir_info": {}}, real)
+    assert outside is not None and outside.path == tmp_path.as_posix()
