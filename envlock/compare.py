@@ -120,21 +120,37 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def install_hint(pkg: Package) -> str:
-    """The command that installs exactly ``pkg``."""
+def install_hint(pkg: Package, reinstall: bool = False) -> str:
+    """The command that installs exactly ``pkg``; with ``reinstall``, over the same version
+    from elsewhere (pip keeps an installed version it is asked for again)."""
     src = pkg.source
+    pip = "pip install --force-reinstall --no-deps" if reinstall else "pip install"
     if src is None or src.kind == "index":
-        return f"pip install {shell_word(pin(pkg.name, pkg.version))}"
+        return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
     if src.kind == "vcs" and src.url:
         ref = f"@{src.commit}" if src.commit else ""
         sub = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
         scheme = "" if src.url.startswith(f"{src.vcs}+") else f"{src.vcs}+"
-        return f"pip install {shell_word(f'{pkg.name} @ {scheme}{src.url}{ref}{sub}')}"
+        return f"{pip} {shell_word(f'{pkg.name} @ {scheme}{src.url}{ref}{sub}')}"
     if src.kind == "directory" and src.path:
-        return f"pip install {'-e ' if src.editable else ''}{shell_word(src.path)}"
-    if src.url or src.path:
-        return f"pip install {shell_word(f'{pkg.name} @ {src.url or src.path}')}"
-    return f"pip install {shell_word(pin(pkg.name, pkg.version))}"
+        return f"{pip} {'-e ' if src.editable else ''}{_shell_path(src.path)}"
+    if src.url:
+        return f"{pip} {shell_word(f'{pkg.name} @ {src.url}')}"
+    if src.path:
+        return f"{pip} {_shell_path(src.path)}"
+    return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
+
+
+def _shell_path(path: str) -> str:
+    """A recorded local path as pip takes it on the command line: ``./path`` from the lockfile's
+    directory (it is recorded relative to it), ``~/'path'`` (the shell expands an unquoted
+    ``~``), or the absolute path."""
+    if path == "~" or path.startswith("~/"):
+        return "~/" + shell_word(path[2:]) if path[2:] else "~"
+    if path.startswith(("/", "\\")) or path[1:3] in (":/", ":\\") or path.startswith("~"):
+        return shell_word(path)
+    shown = path if path.startswith(("./", "../")) or path == "." else f"./{path}"
+    return f"{shell_word(shown)} (from the lockfile's directory)"
 
 
 def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
@@ -167,7 +183,7 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
             e.source.describe(),
             a.source.describe(),
             ERROR,
-            f"{install_hint(e)}, or {RECAPTURE}",
+            f"{install_hint(e, reinstall=True)}, or {RECAPTURE}",
         )
     if e.installer and a.installer and e.installer != a.installer:
         yield Finding(

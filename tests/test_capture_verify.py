@@ -258,7 +258,7 @@ def test_every_drift_category_for_real(
     source = [f for f in report["findings"] if f["category"] == "source"]
     assert [f["subject"] for f in source] == ["gitpkg"]
     assert sources["commit"] in source[0]["expected"] and new_commit in source[0]["actual"]
-    assert source[0]["hint"].startswith("pip install 'gitpkg @ git+file://")
+    assert source[0]["hint"].startswith("pip install --force-reinstall --no-deps 'gitpkg @ git+")
     assert report["exit_code"] == 1 and report["status"] == "drift"
     assert report["counts"]["error"] == 4
 

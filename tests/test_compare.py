@@ -86,7 +86,10 @@ def test_source_commit_change_is_error_with_vcs_hint() -> None:
     )
     (f,) = compare(BASE, replace(BASE, packages=(NUMPY, moved)))
     assert (f.category, f.severity) == ("source", "error")
-    assert f.hint.startswith(f"pip install 'lib @ git+https://h/o/lib@{'a' * 40}'")
+    # the same version: pip would keep what is installed unless told to reinstall
+    assert f.hint.startswith(
+        f"pip install --force-reinstall --no-deps 'lib @ git+https://h/o/lib@{'a' * 40}'"
+    )
 
 
 def test_installer_change_is_warning() -> None:
@@ -114,8 +117,22 @@ def test_missing_extra_version() -> None:
 def test_install_hints() -> None:
     assert install_hint(Package("a", "1")) == "pip install 'a==1'"
     assert install_hint(Package("a", "1", source=Source("directory", path=".", editable=True))) == (
-        "pip install -e '.'"
+        "pip install -e '.' (from the lockfile's directory)"
     )
+    # local paths as pip takes them: ./ (recorded relative to the lockfile's directory), a
+    # home directory's ~ unquoted so that the shell expands it, an absolute path as it is
+    local = {
+        "proj": "pip install './proj' (from the lockfile's directory)",
+        "~/src/my proj": "pip install -e ~/'src/my proj'",
+        "/opt/x": "pip install '/opt/x'",
+        "dist/g-1-py3-none-any.whl": (
+            "pip install './dist/g-1-py3-none-any.whl' (from the lockfile's directory)"
+        ),
+    }
+    for path, hint in local.items():
+        kind = "archive" if path.endswith(".whl") else "directory"
+        source = Source(kind, path=path, editable=path.startswith("~"))
+        assert install_hint(Package("a", "1", source=source)) == hint
     assert install_hint(Package("a", "1", source=Source("archive", url="https://h/a.whl"))) == (
         "pip install 'a @ https://h/a.whl'"
     )
