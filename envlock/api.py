@@ -154,8 +154,7 @@ def record(lock: Lockfile, name: str, env: Environment, now: float | None = None
             raise UsageError(f"SOURCE_DATE_EPOCH={stamp!r} is not an integer") from None
         if not 0 <= seconds <= _LAST_SECOND:  # a four-digit year, as the lockfile's format
             raise UsageError(
-                f"SOURCE_DATE_EPOCH={stamp!r} is out of range (0 to {_LAST_SECOND}, "
-                "1970 to 9999)"
+                f"SOURCE_DATE_EPOCH={stamp!r} is out of range (0 to {_LAST_SECOND}, 1970 to 9999)"
             )
         captured_at = _iso(seconds)
     elif previous is not None and replace(previous, captured_at=None) == env:

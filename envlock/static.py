@@ -7,6 +7,7 @@ details, variables) stays unknown and is never reported as drift.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,14 +20,76 @@ if TYPE_CHECKING:
     from typing import Any
 
 _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
+_MAX_PTH = 1 << 20  # characters read of one .pth file
 
 
 def site_packages(prefix: Path) -> list[Path]:
-    """The directories a prefix's Python imports distributions from, in its order. Debian's and
+    """The directories a prefix's Python imports distributions from, in its order, as
+    ``site`` builds ``sys.path``: the prefix's site-packages, each followed by the folders its
+    ``.pth`` files name; then, for a venv made with ``--system-site-packages``, its base's
+    (``home`` in ``pyvenv.cfg``). Where ``pyvenv.cfg`` names the version, only that
+    ``pythonX.Y`` folder is read (another one is a leftover)."""
+    cfg = pyvenv_cfg(prefix)
+    version = re.match(r"(\d+)\.(\d+)", cfg.get("version_info") or cfg.get("version") or "")
+    found: list[Path] = []
+    for site in _own_site_packages(prefix, version.groups() if version else None):
+        _add(found, site)
+        for extra in _pth_folders(site):
+            _add(found, extra)
+    home = cfg.get("home")
+    if home and cfg.get("include-system-site-packages", "").lower() == "true":
+        base = Path(home)
+        base = base.parent if base.name.lower() in ("bin", "scripts") else base
+        if base != prefix and base.is_dir():
+            for site in _own_site_packages(base, version.groups() if version else None):
+                _add(found, site)
+                for extra in _pth_folders(site):
+                    _add(found, extra)
+    return found
+
+
+def _add(found: list[Path], folder: Path) -> None:
+    if folder not in found:
+        found.append(folder)
+
+
+def _pth_folders(site: Path) -> list[Path]:
+    """The existing folders that ``site``'s ``.pth`` files add to ``sys.path`` (their lines
+    that are not comments or ``import`` statements, relative to ``site``), read, never run."""
+    try:
+        names = sorted(n for n in os.listdir(site) if n.endswith(".pth"))
+    except OSError:
+        return []
+    folders = []
+    for name in names:
+        try:
+            with open(site / name, encoding="utf-8", errors="replace") as f:
+                lines = f.read(_MAX_PTH).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.rstrip()
+            if not line or line.startswith(("#", "import ", "import\t")):
+                continue
+            folder = site / line
+            if folder.is_dir():
+                folders.append(Path(os.path.normpath(folder)))
+    return folders
+
+
+def _own_site_packages(prefix: Path, version: tuple[str, ...] | None) -> list[Path]:
+    """A prefix's own site-packages folders (see :func:`site_packages`). Debian's and
     Ubuntu's ``/usr`` has ``dist-packages`` instead: pip's under ``local/lib/pythonX.Y``, then
     apt's in ``lib/python3``, then ``lib/pythonX.Y``'s."""
     lib = prefix / "lib"
     versions = sorted(c.name for c in lib.iterdir() if _PYDIR.match(c.name)) if lib.is_dir() else []
+    if version is not None:
+        chosen = [
+            n
+            for n in versions
+            if n in (f"python{version[0]}.{version[1]}", f"python{version[0]}.{version[1]}t")
+        ]
+        versions = chosen or versions
     candidates = [lib / name / "site-packages" for name in versions]
     candidates += [prefix / "local" / "lib" / name / "dist-packages" for name in versions]
     candidates.append(lib / "python3" / "dist-packages")
@@ -34,11 +97,7 @@ def site_packages(prefix: Path) -> list[Path]:
     candidates += [
         prefix / rel for rel in ("Lib/site-packages", "lib/site-packages", "site-packages")
     ]
-    found: list[Path] = []
-    for candidate in candidates:
-        if candidate.is_dir() and candidate not in found:
-            found.append(candidate)
-    return found
+    return [c for i, c in enumerate(candidates) if c.is_dir() and c not in candidates[:i]]
 
 
 def pyvenv_cfg(prefix: Path) -> dict[str, str]:

@@ -430,6 +430,37 @@ def test_prefix_of_debians_usr_reads_its_dist_packages(tmp_path: Path) -> None:
     assert env["python"]["version"] == version[len("python") :]
 
 
+def test_prefix_reads_what_the_interpreter_imports(tmp_path: Path) -> None:
+    """A venv with ``--system-site-packages`` (its base's packages too), a ``.pth`` that adds
+    a folder, and a leftover ``lib/pythonX.Y`` of another version: ``--prefix`` reads, from
+    files alone, the distributions the interpreter imports, so that it matches a lockfile
+    captured by running that interpreter."""
+    python = make_venv(tmp_path / "venv", system_site_packages=True)
+    venv = python.parent.parent
+    site = next(venv.glob("lib/python*/site-packages"))
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "viapth", "2.0")
+    pip_install(Path(sys.executable), "--no-deps", "--no-index", "--find-links", str(wheels),
+                "--target", str(tmp_path / "extra"), "viapth")  # fmt: skip
+    (site / "extra.pth").write_text(f"# a comment\nimport os\n{tmp_path / 'extra'}\n")
+    stale = venv / "lib" / "python3.1" / "site-packages" / "stale-1.0.dist-info"  # sorts first
+    stale.mkdir(parents=True)
+    (stale / "METADATA").write_text("Metadata-Version: 2.1\nName: stale\nVersion: 1.0\n")
+    done = envlock("capture", "--python", str(python), "--no-runtime", "ran.yaml", cwd=tmp_path,
+                   env=_env())  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = envlock("capture", "--prefix", str(venv), "read.yaml", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    ran, read = (
+        set(next(iter(validate(tmp_path / f)["environments"].values()))["packages"])
+        for f in ("ran.yaml", "read.yaml")
+    )
+    assert "viapth" in ran and "stale" not in ran and len(ran) > 2  # the base's too
+    assert read == ran
+    done = envlock("verify", "--prefix", str(venv), "ran.yaml", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stdout
+
+
 def test_named_environments(venv: Path, work: Path, tmp_path: Path, wheelhouse: Path) -> None:
     path = tmp_path / "multi.yaml"
     other = make_venv(tmp_path / "other")
