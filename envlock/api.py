@@ -118,6 +118,7 @@ def _with_native(
         blas=blas_section,
         cuda=nativesnap.cuda_section(cuda) if cuda is not None else None,
         warnings=(*env.warnings, *notes),
+        complete=env.complete and not notes,  # a runtime probe that failed: not recorded
     )
 
 

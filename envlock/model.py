@@ -297,6 +297,9 @@ class Environment:
     blas: BlasSection | None = None  # None: not captured
     cuda: CudaSection | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Live only: False when something could not be read, and so was not compared (a warning
+    # may also be only a note about what was read: a version that is not PEP 440).
+    complete: bool = field(default=True, compare=False)
     # Live only, never written: the Python distributions conda packages own (numpy's
     # dist-info inside conda's numpy), for checks against pip-only lockfiles.
     conda_dists: tuple[Package, ...] = field(default=(), compare=False, repr=False)

@@ -260,7 +260,8 @@ def from_payload(
 ) -> Environment:
     """The environment a probe payload (or static read) describes; ``conda`` is the prefix's
     conda side, read from its files, when it has one."""
-    warnings = list(payload.get("warnings", []))
+    warnings = list(payload.get("warnings", []))  # unreadable metadata: not recorded
+    notes: list[str] = []  # about what was read and recorded: the read is still complete
     distributions = []
     for d in payload["distributions"]:
         if valid_name(d["name"]):
@@ -269,8 +270,8 @@ def from_payload(
             warnings.append(
                 f"{d['path']}: {d['name']!r} is not a valid project name (PEP 508); not recorded"
             )
-    warnings.extend(filter(None, map(problem_warning, payload.get("problems") or ())))
-    warnings.extend(
+    notes.extend(filter(None, map(problem_warning, payload.get("problems") or ())))
+    notes.extend(
         f"{d['path']}: version {d['version']!r} is not PEP 440; recorded as is, compared exactly"
         for d in distributions
         if not is_pep440(d["version"])
@@ -281,7 +282,8 @@ def from_payload(
     if conda is not None:
         from envlock import condaenv
 
-        warnings.extend(conda.warnings)
+        for w in conda.warnings:  # (two records for a name: one is recorded, as it says)
+            (notes if w.endswith(" is recorded") else warnings).append(w)
         everything = distributions
         distributions, hazards = condaenv.split(payload["prefix"], distributions, conda)
         pip_paths = {d["path"] for d in distributions}
@@ -302,7 +304,7 @@ def from_payload(
     legacy = sorted(f"{d['name']} {d['version']}" for d in distributions if legacy_egg_info(d))
     if legacy:
         shown = ", ".join(legacy[:3]) + (", ..." if len(legacy) > 3 else "")
-        warnings.append(
+        notes.append(
             f"{len(legacy)} distribution(s) installed in the legacy .egg-info format ({shown}): "
             "installer and source unknown; `envlock doctor` says how to reinstall them"
         )
@@ -315,5 +317,6 @@ def from_payload(
         packages=tuple(packages),
         conda=conda_section,
         conda_dists=tuple(conda_dists),
-        warnings=tuple(redact_text(w) for w in warnings),
+        warnings=tuple(redact_text(w) for w in [*warnings, *notes]),
+        complete=not warnings,
     )

@@ -249,3 +249,24 @@ def test_a_runtime_child_that_exits_says_why_safely(venv: Path, site: Path, cli_
     (warning,) = [x for x in err.splitlines() if "blas probe" in x]
     assert "libfoo.so: bad ELF; not recorded" in warning
     assert "\x1b" not in err and "\x07" not in err
+
+
+def test_a_note_about_what_was_read_is_not_an_incomplete_read(
+    venv: Path, site: Path, cli_env: Path
+) -> None:
+    """A version that is not PEP 440 is read, recorded and compared: a warning says so, but
+    the environment was fully read (the note "could not be fully read" is for what was not)."""
+    import json
+
+    fake_package(site, "legacy", "", version="2.0-custom_build")
+    code, _, err = run("capture", "--python", str(venv), "--no-runtime")
+    assert code == 0 and "is not PEP 440" in err, err
+    code, out, err = run("verify", "--python", str(venv), "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["complete"] is True, out + err
+    assert any("is not PEP 440" in w for w in report["warnings"])
+    code, out, err = run("verify", "--python", str(venv))
+    assert code == 0 and "could not be fully read" not in out, out
+    (site / "broken-1.0.dist-info").mkdir()  # no METADATA: not read, so not compared
+    code, out, err = run("verify", "--python", str(venv))
+    assert "could not be fully read (2 problems" in out, out

@@ -51,7 +51,7 @@ def drift() -> api.Result:
 
 def warnings_only() -> api.Result:
     live = replace(BASE, platform=replace(BASE.platform, cpu_level="x86-64-v4"), variables=None)
-    return verify(replace(live, warnings=("conda-meta/broken.json: invalid JSON",)))
+    return verify(replace(live, warnings=("conda-meta/broken.json: invalid JSON",), complete=False))
 
 
 def conda_drift() -> api.Result:

@@ -43,8 +43,9 @@ def render(result: Result, lockfile: str) -> str:
         message = f"{f.subject}: {change} [{result.environment}]; fix: {f.hint}"
         command = "error" if fails(result, f) else _COMMANDS.get(f.severity, "warning")
         lines.append(_command(command, f"envlock {f.category}", lockfile, message))
+    title = "envlock note" if result.live.complete else "envlock could not read"
     for problem in result.live.warnings:
-        lines.append(_command("warning", "envlock could not read", lockfile, problem))
+        lines.append(_command("warning", title, lockfile, problem))
     return "".join(f"{line}\n" for line in lines)
 
 

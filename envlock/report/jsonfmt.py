@@ -25,7 +25,7 @@ def render(result: Result, lockfile: str) -> str:
         "exit_code": result.exit_code,
         "counts": result.counts(),
         "findings": [f.to_dict() for f in result.findings],
-        "complete": not result.live.warnings,
+        "complete": result.live.complete,
         "warnings": list(result.live.warnings),
         "not_checked": list(result.notes),
     }

@@ -92,7 +92,7 @@ def render(result: Result, lockfile: str) -> str:
     for name, value in (("lockfile", lockfile), ("environment", env)):
         ET.SubElement(properties, "property", {"name": name, "value": printable(value)})
     suite.extend(cases)
-    if result.live.warnings:
+    if not result.live.complete:
         n = len(result.live.warnings)
         head = f"the environment could not be fully read ({n} problem{'s' if n != 1 else ''})"
         lines = [f"{head}; what could not be read was not compared:"]

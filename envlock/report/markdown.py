@@ -52,7 +52,7 @@ def render(result: Result, lockfile: str) -> str:
             row = [*map(escape, cells), f.severity, escape(f.hint)]
             lines.append(f"| {' | '.join(row)} |")
         lines.append("")
-    if result.live.warnings:
+    if not result.live.complete:
         n = len(result.live.warnings)
         lines += [
             f"**Note:** the environment could not be fully read ({n} problem"

@@ -61,7 +61,7 @@ def render(result: Result, lockfile: str, colour: bool = False) -> str:
         f"note: the environment could not be fully read ({problems} problem"
         f"{'s' if problems != 1 else ''}, named in the warnings); what could not be read "
         "was not compared\n"
-        if problems
+        if not result.live.complete
         else ""
     )
     if not result.findings:
