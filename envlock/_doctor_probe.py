@@ -36,10 +36,22 @@ def marker_environment() -> dict[str, str]:
     }
 
 
+def externally_managed() -> bool:
+    """PEP 668: the system's package manager owns this interpreter's packages (a marker file
+    in the standard library's folder, which a virtual environment ignores)."""
+    import sysconfig
+
+    if sys.prefix != sys.base_prefix:
+        return False
+    return os.path.isfile(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
+
+
 def main(argv: list[str]) -> int:
-    payload = json.dumps({"marker_environment": marker_environment()}, sort_keys=True)
-    sys.stdout.write("\n" + argv[1] + payload + argv[1] + "\n")
-    sys.stdout.flush()
+    facts = {"marker_environment": marker_environment(), "externally_managed": externally_managed()}
+    payload = json.dumps(facts, sort_keys=True)
+    out = sys.__stdout__ or sys.stdout  # the real one: a sitecustomize may replace sys.stdout
+    out.write("\n" + argv[1] + payload + argv[1] + "\n")
+    out.flush()
     return 0
 
 

@@ -363,7 +363,29 @@ def diagnose(payload: dict[str, Any], conda: CondaPrefix | None = None) -> tuple
     pip_paths = {d["path"] for d in pip_side}
     owned = frozenset(d["path"] for d in distributions if d["path"] not in pip_paths)
     found.extend(requirements(distributions, marker_environment(payload), owned))
-    return ordered(found)
+    return ordered(_for_its_installer(found, payload))
+
+
+# PEP 668: an interpreter whose packages the system's package manager owns (Debian's and
+# Ubuntu's /usr/bin/python3): pip refuses to change it, and removing a folder of it breaks a
+# package of the system's. A fix there is the system package manager's, or a venv.
+SYSTEM_MANAGED = (
+    "this Python's packages belong to the system's package manager (EXTERNALLY-MANAGED, "
+    "PEP 668): repair with it (e.g. apt install --reinstall of the package that owns the files), "
+    "or work in a virtual environment"
+)
+
+
+def _for_its_installer(found: list[Problem], payload: dict[str, Any]) -> list[Problem]:
+    """``found``, with every pip or ``rm`` fix replaced where the system manages the packages."""
+    if not payload.get("externally_managed"):
+        return found
+    return [
+        Problem(p.kind, p.severity, p.subject, p.message, SYSTEM_MANAGED)
+        if "pip " in p.fix or "rm -rf" in p.fix
+        else p
+        for p in found
+    ]
 
 
 def _odd_versions(distributions: list[dict[str, Any]]) -> Iterator[Problem]:
@@ -462,7 +484,7 @@ def deep(
             found.append(Problem("unchecked", WARNING, name, message, fix))
     if progress is not None:
         progress(total, total, "")
-    return ordered(found)
+    return ordered(_for_its_installer(found, payload))
 
 
 def _damage(subject: str, version: str, damage: Damage, fix: str) -> Iterator[Problem]:
@@ -523,18 +545,23 @@ def read(where: Target) -> tuple[dict[str, Any], CondaPrefix | None]:
 
     if where.prefix is not None and where.method == "static":
         payload = static.read(where.prefix, details=True)
+        payload["externally_managed"] = not (where.prefix / "pyvenv.cfg").exists() and any(
+            where.prefix.glob("lib/python3*/EXTERNALLY-MANAGED")
+        )
     else:
         from envlock import _doctor_probe
 
         payload = _target.probe(where, [], details=True)
         if where.in_process:
             payload["marker_environment"] = _doctor_probe.marker_environment()
+            payload["externally_managed"] = _doctor_probe.externally_managed()
         else:
             assert where.python is not None
             script = Path(_doctor_probe.__file__)
-            markers = _target._run_probe(where.python, script, []).get("marker_environment")
-            if isinstance(markers, dict):
-                payload["marker_environment"] = markers
+            facts = _target._run_probe(where.python, script, [])
+            if isinstance(facts.get("marker_environment"), dict):
+                payload["marker_environment"] = facts["marker_environment"]
+            payload["externally_managed"] = facts.get("externally_managed") is True
     conda_side = None
     if payload.get("prefix") and (Path(payload["prefix"]) / "conda-meta").is_dir():
         from envlock import conda

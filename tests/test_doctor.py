@@ -513,7 +513,10 @@ def test_marker_environment_is_the_one_packaging_computes() -> None:
 
     expected = {k: v for k, v in default_environment().items() if isinstance(v, str)}
     assert _doctor_probe.marker_environment() == expected
-    assert _run_probe(Path(sys.executable), DOCTOR_PROBE, []) == {"marker_environment": expected}
+    assert _run_probe(Path(sys.executable), DOCTOR_PROBE, []) == {
+        "marker_environment": expected,
+        "externally_managed": False,  # (a venv, or an interpreter of its own)
+    }
 
 
 @pytest.mark.parametrize(
@@ -566,3 +569,23 @@ def test_output_holds_no_home_path_and_no_terminal_control(
     raw = Problem("shadowed", "info", site, f"{site}: shadowed", f"nothing, unless {site} is odd")
     shown = render_text((raw,), "venv") + render_json((raw,), "venv")
     assert str(home) not in shown and "nothing, unless ~/venv/lib/python3.11/" in shown
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+@pytest.mark.skipif(
+    not SYSTEM_PYTHON.exists() or not list(Path("/usr/lib").glob("python3*/EXTERNALLY-MANAGED")),
+    reason="no externally managed system Python (Debian's and Ubuntu's /usr/bin/python3 is one)",
+)
+def test_a_system_managed_python_gets_no_pip_or_rm_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    """Debian's python3: its packages are apt's (PEP 668). A fix that runs pip (which refuses)
+    or removes a folder (after which apt's package is broken) is replaced by the right one."""
+    for where in (("--python", str(SYSTEM_PYTHON)), ("--prefix", "/usr")):
+        code, out, err = envlock(capsys, "doctor", *where, "--format", "json")
+        assert code in (0, 1), err
+        fixes = [p["fix"] for p in json.loads(out)["problems"]]
+        assert not [f for f in fixes if "pip " in f or "rm -rf" in f], fixes
+    managed = {"externally_managed": True, "distributions": [], "marker_environment": {}}
+    leftover = doctor.Problem("leftover", "warning", "/usr/x", "m", "rm -rf '/usr/x'")
+    assert doctor._for_its_installer([leftover], managed)[0].fix == doctor.SYSTEM_MANAGED
