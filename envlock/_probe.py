@@ -75,6 +75,11 @@ def _metadata_headers(path: str) -> Tuple[Optional[str], Optional[str], bool, bo
                 head += more
     except OSError:
         return None, None, False, True
+    return _headers(head)
+
+
+def _headers(head: bytes) -> Tuple[Optional[str], Optional[str], bool, bool]:
+    """(Name, Version, True, whether the header block is valid UTF-8) of metadata bytes."""
     try:
         text, clean = head.decode("utf-8"), True
     except UnicodeDecodeError as exc:
@@ -132,6 +137,25 @@ def read_distribution(path: str) -> Tuple[Optional[Dist], Optional[Dist]]:
     return dist, problem
 
 
+def read_egg(path: str) -> Tuple[Optional[Dist], Optional[Dist]]:
+    """A ``.egg`` on ``sys.path`` (easy_install's: a directory with ``EGG-INFO``, or a zip
+    file), as :func:`read_distribution` reads a dist-info."""
+    if os.path.isdir(path):
+        return read_distribution(os.path.join(path, "EGG-INFO"))
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as egg, egg.open("EGG-INFO/PKG-INFO") as f:
+            head = f.read(1 << 20)
+    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile):
+        return None, _problem("no-metadata", path, file="EGG-INFO/PKG-INFO")
+    name, version, _, clean = _headers(head)
+    if not name or not version:
+        return None, _problem("no-name-version", path, file="EGG-INFO/PKG-INFO")
+    dist: Dist = {"name": name, "version": version, "path": path, "kind": "egg-info"}
+    return dist, None if clean else _problem("undecodable", path, file="EGG-INFO/PKG-INFO")
+
+
 def scan(paths: List[str], details: bool = False) -> Tuple[List[Dist], List[Dist], Dict[str, int]]:
     """Distributions importable from ``paths``, first one per name wins (as for imports);
     the problems found on the way (plain data: the host words them); and how many
@@ -149,23 +173,17 @@ def scan(paths: List[str], details: bool = False) -> Tuple[List[Dist], List[Dist
         if real in seen:
             continue
         seen.add(real)
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
+        if directory.lower().endswith(".egg"):  # easy_install's: one distribution, an entry
+            candidates = [directory]
+        else:
+            try:
+                candidates = _metadata_folders(directory, problems)
+            except OSError:
+                continue
         count = 0
-        for base in names:
-            if base[0] == "~":  # pip renames what it removes to ~...; pip ignores these
-                problems.append(_problem("leftover", os.path.join(directory, base)))
-                continue
-            if not base.endswith((".dist-info", ".egg-info")):
-                if base.endswith(".egg-link"):
-                    path = os.path.join(directory, base)
-                    target = (_read_text(path, 4096) or "").strip().split("\n")[0].strip()
-                    problems.append(_problem("egg-link", path, name=base[:-9], target=target))
-                continue
-            path = os.path.join(directory, base)
-            dist, problem = read_distribution(path)
+        for path in candidates:
+            reader = read_egg if path == directory else read_distribution
+            dist, problem = reader(path)
             if problem is not None:
                 problems.append(problem)
             if dist is None:
@@ -184,6 +202,22 @@ def scan(paths: List[str], details: bool = False) -> Tuple[List[Dist], List[Dist
                 )  # fmt: skip
         counts[directory] = count
     return [found[k] for k in sorted(found)], problems, counts
+
+
+def _metadata_folders(directory: str, problems: List[Dist]) -> List[str]:
+    """The ``*.dist-info`` and ``*.egg-info`` in ``directory``, in name order; pip's leftovers
+    and ``.egg-link`` files go to ``problems``."""
+    folders = []
+    for base in sorted(os.listdir(directory)):
+        path = os.path.join(directory, base)
+        if base[0] == "~":  # pip renames what it removes to ~...; pip ignores these
+            problems.append(_problem("leftover", path))
+        elif base.endswith((".dist-info", ".egg-info")):
+            folders.append(path)
+        elif base.endswith(".egg-link"):
+            target = (_read_text(path, 4096) or "").strip().split("\n")[0].strip()
+            problems.append(_problem("egg-link", path, name=base[:-9], target=target))
+    return folders
 
 
 _WARNINGS = {
@@ -338,7 +372,10 @@ def site_paths(skip_script_dir: bool = False) -> List[str]:
     paths: List[str] = []
     for entry in entries:
         absolute = os.path.abspath(entry or ".")
-        if absolute == here or absolute in paths or not os.path.isdir(absolute):
+        if absolute == here or absolute in paths:
+            continue
+        zipped_egg = absolute.lower().endswith(".egg") and os.path.isfile(absolute)
+        if not (zipped_egg or os.path.isdir(absolute)):
             continue
         paths.append(absolute)
     return paths

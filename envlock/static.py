@@ -54,8 +54,9 @@ def _add(found: list[Path], folder: Path) -> None:
 
 
 def _pth_folders(site: Path) -> list[Path]:
-    """The existing folders that ``site``'s ``.pth`` files add to ``sys.path`` (their lines
-    that are not comments or ``import`` statements, relative to ``site``), read, never run."""
+    """The existing folders (and zipped eggs) that ``site``'s ``.pth`` files add to
+    ``sys.path`` (their lines that are not comments or ``import`` statements, relative to
+    ``site``), read, never run."""
     try:
         names = sorted(n for n in os.listdir(site) if n.endswith(".pth"))
     except OSError:
@@ -72,7 +73,7 @@ def _pth_folders(site: Path) -> list[Path]:
             if not line or line.startswith(("#", "import ", "import\t")):
                 continue
             folder = site / line
-            if folder.is_dir():
+            if folder.is_dir() or (folder.suffix.lower() == ".egg" and folder.is_file()):
                 folders.append(Path(os.path.normpath(folder)))
     return folders
 

@@ -650,3 +650,30 @@ def test_a_local_path_is_relative_however_the_lockfile_directory_is_named(tmp_pa
             assert source is not None and source.path == "hp", (url, base)
     outside = source_from_direct_url({"url": tmp_path.as_uri(), "dir_info": {}}, real)
     assert outside is not None and outside.path == tmp_path.as_posix()
+
+
+def test_eggs_on_sys_path_are_recorded(tmp_path: Path) -> None:
+    """easy_install's eggs, a zip file and a directory with EGG-INFO, named by
+    easy-install.pth: importlib lists them, so capture records them, run or read."""
+    import zipfile
+
+    python = make_venv(tmp_path / "venv")
+    venv = python.parent.parent
+    site = next(venv.glob("lib/python*/site-packages"))
+    info = "Metadata-Version: 1.1\nName: {}\nVersion: {}\n\n"
+    with zipfile.ZipFile(site / "zipped-1.5-py3.egg", "w") as egg:
+        egg.writestr("EGG-INFO/PKG-INFO", info.format("zipped", "1.5"))
+        egg.writestr("zipped.py", "")
+    (site / "unzipped-2.5-py3.egg" / "EGG-INFO").mkdir(parents=True)
+    (site / "unzipped-2.5-py3.egg" / "EGG-INFO" / "PKG-INFO").write_text(
+        info.format("unzipped", "2.5")
+    )
+    (site / "easy-install.pth").write_text("./zipped-1.5-py3.egg\n./unzipped-2.5-py3.egg\n")
+    for i, how in enumerate((("--python", str(python), "--no-runtime"), ("--prefix", str(venv)))):
+        done = envlock("capture", *how, f"lock{i}.yaml", cwd=tmp_path, env=_env())
+        assert done.returncode == 0, done.stderr
+        (env,) = validate(tmp_path / f"lock{i}.yaml")["environments"].values()
+        assert {n: p["version"] for n, p in env["packages"].items()} == {
+            "zipped": "1.5",
+            "unzipped": "2.5",
+        }, how
