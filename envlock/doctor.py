@@ -178,6 +178,15 @@ def _duplicate(problem: dict[str, Any], name: str) -> Problem:
             keep, stale = this, problem["other"]
     except InvalidVersion:
         pass
+    if this == other:  # one version, two metadata folders (Debian ships some so): no choice
+        return Problem(
+            "duplicate",
+            WARNING,
+            name,
+            f"{redact_text(problem['path'])}: {name} {this} has two metadata folders in one "
+            f"directory (also {redact_text(problem['other'])}); the version imported is the same",
+            f"rm -rf {quote(stale)} && {_reinstall(name, keep)}",
+        )
     return Problem(
         "duplicate",
         ERROR,

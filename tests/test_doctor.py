@@ -589,3 +589,13 @@ def test_a_system_managed_python_gets_no_pip_or_rm_fix(capsys: pytest.CaptureFix
     managed = {"externally_managed": True, "distributions": [], "marker_environment": {}}
     leftover = doctor.Problem("leftover", "warning", "/usr/x", "m", "rm -rf '/usr/x'")
     assert doctor._for_its_installer([leftover], managed)[0].fix == doctor.SYSTEM_MANAGED
+
+
+def test_one_version_in_two_metadata_folders_is_a_warning() -> None:
+    """Debian's python3-cryptography ships cryptography.egg-info and
+    cryptography-38.0.4.dist-info: one version, so nothing is undefined about the import."""
+    raw = {"kind": "duplicate", "path": "/s/a.egg-info", "name": "a", "version": "1.0",
+           "other": "/s/a-1.0.dist-info", "other_version": "1.0"}  # fmt: skip
+    same = doctor._duplicate(raw, "a")
+    assert same.severity == "warning" and "a 1.0 has two metadata folders" in same.message
+    assert doctor._duplicate({**raw, "version": "2.0"}, "a").severity == "error"
