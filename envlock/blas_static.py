@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 
 from envlock._blas_probe import vendor_for_directory, vendor_for_filename
-from envlock.static import pyvenv_cfg, site_packages
+from envlock.static import base_prefix, pyvenv_cfg, site_packages
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -202,21 +202,15 @@ def wheel_hints(prefix: Path, sites: list[Path]) -> list[Hint]:
 
 
 def _import_path(prefix: Path, sites: list[Path], root: Path) -> list[Path]:
-    """The site directories in the order the environment's Python searches them: its own,
-    then its base environment's when a venv includes the system site-packages, with the
-    Debian layout's ``/usr/local/lib/pythonX.Y/dist-packages`` and
-    ``/usr/lib/python3/dist-packages`` when that base (or the prefix) is the system's."""
+    """The site directories in the order the environment's Python searches them
+    (:func:`envlock.static.site_packages`: its own, then its base environment's when a venv
+    includes the system site-packages), with the Debian layout's
+    ``/usr/local/lib/pythonX.Y/dist-packages`` and ``/usr/lib/python3/dist-packages`` under
+    ``root`` when that base (or the prefix) is the system's."""
     cfg = pyvenv_cfg(prefix)
     system_prefix = root / "usr"
-    base: Path | None = None
+    base = base_prefix(prefix, cfg) if cfg else prefix
     path = list(sites)
-    if cfg:
-        if cfg.get("include-system-site-packages", "").lower() == "true" and cfg.get("home"):
-            base = Path(cfg["home"]).parent
-            if os.path.realpath(base) != os.path.realpath(system_prefix):
-                path.extend(p for p in site_packages(base) if p not in path)
-    else:
-        base = prefix
     if base is not None and os.path.realpath(base) == os.path.realpath(system_prefix):
         versions = sorted(
             {p.parent.name for p in sites if re.match(r"python3\.\d+$", p.parent.name)}
@@ -302,8 +296,8 @@ def static_hints(
     ``/usr/lib/python3/dist-packages`` are looked for (tests point it at a fake tree).
     """
     prefix = Path(prefix)
-    path = _import_path(prefix, site_packages(prefix), root)
+    sites = site_packages(prefix)
     hints = conda_hints(conda_records) if conda_records else []
-    hints.extend(wheel_hints(prefix, path))
-    hints.extend(alternatives_hints(prefix, site_packages(prefix), root))
+    hints.extend(wheel_hints(prefix, _import_path(prefix, sites, root)))
+    hints.extend(alternatives_hints(prefix, sites, root))
     return hints

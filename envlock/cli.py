@@ -146,7 +146,7 @@ def _flushed(code: int) -> int:
     try:
         out("")
     except WriteError as e:
-        print(f"envlock: error: {e}", file=sys.stderr)
+        _fail(str(e), 0)
         return e.exit_code
     return code
 

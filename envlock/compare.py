@@ -20,6 +20,7 @@ from envlock.findings import (
     Finding,
     pin,
     shell_name,
+    shell_path,
     shell_word,
 )
 from envlock.model import Environment, Package, Platform, Python, Source
@@ -143,12 +144,10 @@ def install_hint(pkg: Package, reinstall: bool = False) -> str:
 
 def _shell_path(path: str) -> str:
     """A recorded local path as pip takes it on the command line: ``./path`` from the lockfile's
-    directory (it is recorded relative to it), ``~/'path'`` (the shell expands an unquoted
-    ``~``), or the absolute path."""
-    if path == "~" or path.startswith("~/"):
-        return "~/" + shell_word(path[2:]) if path[2:] else "~"
-    if path.startswith(("/", "\\")) or path[1:3] in (":/", ":\\") or path.startswith("~"):
-        return shell_word(path)
+    directory (it is recorded relative to it), ``~/'path'`` (:func:`shell_path`), or the
+    absolute path."""
+    if path.startswith(("~", "/", "\\")) or path[1:3] in (":/", ":\\"):
+        return shell_path(path)
     shown = path if path.startswith(("./", "../")) or path == "." else f"./{path}"
     return f"{shell_word(shown)} (from the lockfile's directory)"
 

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 
 from envlock._probe import canonical_name
-from envlock.findings import ERROR, INFO, SEVERITIES, WARNING, pin
+from envlock.findings import ERROR, INFO, SEVERITIES, WARNING, pin, shell_path
 from envlock.redact import redact_text
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
@@ -60,15 +60,10 @@ class Problem:
 
 
 def quote(text: str) -> str:
-    """``text`` as one single-quoted shell word, redacted (:func:`redact_text`): a path in a
-    home directory as ``~/'rest'``, whose unquoted ``~`` the shell expands (a home path is
-    never printed, and ``'~/rest'`` would name a folder called ``~``)."""
-    text = redact_text(text)
-    head = ""
-    if text.startswith("~"):
-        user, sep, text = text.partition("/")
-        head = user + sep
-    return head + "'" + text.replace("'", "'\"'\"'") + "'"
+    """``text`` as one single-quoted shell word, redacted (:func:`redact_text`, so a home
+    path is never printed): a path in a home directory as ``~/'rest'``
+    (:func:`envlock.findings.shell_path`)."""
+    return shell_path(redact_text(text))
 
 
 def exit_code(problems: tuple[Problem, ...]) -> int:

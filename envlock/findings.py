@@ -66,6 +66,16 @@ def shell_word(text: str) -> str:
     return f"'{text}'"
 
 
+def shell_path(path: str) -> str:
+    """A path as one shell word (:func:`shell_word`), a home directory's leading ``~`` or
+    ``~NAME`` left outside the quotes, where the shell expands it (``'~/x'`` would name a
+    folder called ``~``)."""
+    if not path.startswith("~"):
+        return shell_word(path)
+    home, sep, rest = path.partition("/")
+    return home + sep + (shell_word(rest) if rest else "")
+
+
 def shell_name(text: str) -> str:
     """A name or channel as one shell word: as it is when it is plain, else quoted."""
     import shlex

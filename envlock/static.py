@@ -23,34 +23,35 @@ _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 _MAX_PTH = 1 << 20  # characters read of one .pth file
 
 
-def site_packages(prefix: Path) -> list[Path]:
+def site_packages(prefix: Path, cfg: dict[str, str] | None = None) -> list[Path]:
     """The directories a prefix's Python imports distributions from, in its order, as
     ``site`` builds ``sys.path``: the prefix's site-packages, each followed by the folders its
     ``.pth`` files name; then, for a venv made with ``--system-site-packages``, its base's
-    (``home`` in ``pyvenv.cfg``). Where ``pyvenv.cfg`` names the version, only that
-    ``pythonX.Y`` folder is read (another one is a leftover)."""
-    cfg = pyvenv_cfg(prefix)
+    (:func:`base_prefix`). Where ``pyvenv.cfg`` (``cfg``, read when not given) names the
+    version, only that ``pythonX.Y`` folder is read (another one is a leftover)."""
+    cfg = pyvenv_cfg(prefix) if cfg is None else cfg
     version = re.match(r"(\d+)\.(\d+)", cfg.get("version_info") or cfg.get("version") or "")
+    folder = f"python{version[1]}.{version[2]}" if version else None
+    base = base_prefix(prefix, cfg)
     found: list[Path] = []
-    for site in _own_site_packages(prefix, version.groups() if version else None):
-        _add(found, site)
-        for extra in _pth_folders(site):
-            _add(found, extra)
-    home = cfg.get("home")
-    if home and cfg.get("include-system-site-packages", "").lower() == "true":
-        base = Path(home)
-        base = base.parent if base.name.lower() in ("bin", "scripts") else base
-        if base != prefix and base.is_dir():
-            for site in _own_site_packages(base, version.groups() if version else None):
-                _add(found, site)
-                for extra in _pth_folders(site):
-                    _add(found, extra)
+    for root in (prefix,) if base is None else (prefix, base):
+        for site in _own_site_packages(root, folder):
+            for path in (site, *_pth_folders(site)):
+                if path not in found:
+                    found.append(path)
     return found
 
 
-def _add(found: list[Path], folder: Path) -> None:
-    if folder not in found:
-        found.append(folder)
+def base_prefix(prefix: Path, cfg: dict[str, str]) -> Path | None:
+    """The prefix of the Python a venv was made from (``home`` in its ``pyvenv.cfg`` is that
+    Python's ``bin``, or ``Scripts`` folder) when the venv sees its site-packages
+    (``--system-site-packages``); else None."""
+    home = cfg.get("home")
+    if not home or cfg.get("include-system-site-packages", "").lower() != "true":
+        return None
+    base = Path(home)
+    base = base.parent if base.name.lower() in ("bin", "scripts") else base
+    return base if base != prefix and base.is_dir() else None
 
 
 def _pth_folders(site: Path) -> list[Path]:
@@ -78,19 +79,14 @@ def _pth_folders(site: Path) -> list[Path]:
     return folders
 
 
-def _own_site_packages(prefix: Path, version: tuple[str, ...] | None) -> list[Path]:
-    """A prefix's own site-packages folders (see :func:`site_packages`). Debian's and
+def _own_site_packages(prefix: Path, folder: str | None) -> list[Path]:
+    """A prefix's own site-packages folders (see :func:`site_packages`); ``folder``: the
+    ``pythonX.Y`` to read, where it is there (with or without a ``t``). Debian's and
     Ubuntu's ``/usr`` has ``dist-packages`` instead: pip's under ``local/lib/pythonX.Y``, then
     apt's in ``lib/python3``, then ``lib/pythonX.Y``'s."""
     lib = prefix / "lib"
     versions = sorted(c.name for c in lib.iterdir() if _PYDIR.match(c.name)) if lib.is_dir() else []
-    if version is not None:
-        chosen = [
-            n
-            for n in versions
-            if n in (f"python{version[0]}.{version[1]}", f"python{version[0]}.{version[1]}t")
-        ]
-        versions = chosen or versions
+    versions = [n for n in versions if n.removesuffix("t") == folder] or versions
     candidates = [lib / name / "site-packages" for name in versions]
     candidates += [prefix / "local" / "lib" / name / "dist-packages" for name in versions]
     candidates.append(lib / "python3" / "dist-packages")
@@ -114,8 +110,7 @@ def pyvenv_cfg(prefix: Path) -> dict[str, str]:
     return cfg
 
 
-def _python_facts(prefix: Path, sites: list[Path]) -> dict[str, Any]:
-    cfg = pyvenv_cfg(prefix)
+def _python_facts(cfg: dict[str, str], sites: list[Path]) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     version = re.match(r"\d+\.\d+(\.\d+)?", cfg.get("version_info") or cfg.get("version") or "")
     if version:
@@ -137,7 +132,8 @@ def _python_facts(prefix: Path, sites: list[Path]) -> dict[str, Any]:
 def read(prefix: Path, details: bool = False) -> dict[str, Any]:
     """A payload of the same shape as the probe's, from files under ``prefix``; ``details``
     adds what ``envlock doctor`` needs (see :func:`envlock._probe.collect`)."""
-    sites = site_packages(prefix)
+    cfg = pyvenv_cfg(prefix)
+    sites = site_packages(prefix, cfg)
     if not sites and not (prefix / "conda-meta").is_dir():
         raise TargetError(
             f"{display_path(prefix)} is not a Python environment: no site-packages in it"
@@ -146,7 +142,7 @@ def read(prefix: Path, details: bool = False) -> dict[str, Any]:
     is_windows = (prefix / "Lib" / "site-packages").is_dir() and not (prefix / "lib").is_dir()
     payload = {
         "prefix": str(prefix),
-        "python": _python_facts(prefix, sites),
+        "python": _python_facts(cfg, sites),
         "platform": {"os": "windows", "method": "layout"} if is_windows else {"method": "unknown"},
         "variables": None,
         "distributions": distributions,
