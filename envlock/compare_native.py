@@ -64,34 +64,43 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
             "files-only read, or the probe failed: see the notes)",
         )
         return
-    hint = (
-        "install the BLAS the lockfile records (conda: the libblas build string, e.g. "
-        f"'libblas=*=*openblas'; pip: the numpy wheel), or {RECAPTURE}"
-    )
     exp_api, act_api = _by_api(exp), _by_api(act)
     for api in sorted(exp_api.keys() | act_api.keys()):
         e_libs, a_libs = exp_api.get(api, []), act_api.get(api, [])
         if {lib.vendor for lib in e_libs} != {lib.vendor for lib in a_libs}:
-            yield Finding("blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, hint)
+            yield Finding(
+                "blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, _hint(None)
+            )
             continue
         # Several libraries of one vendor (numpy's and scipy's OpenBLAS): pair them by who
-        # loaded them, then by vendor.
+        # loaded them, then by vendor, and name the loader in the subject.
         a_by_loader = {(lib.vendor, lib.loaded_by): lib for lib in a_libs}
         a_by_vendor = {lib.vendor: lib for lib in a_libs}
+        shared = {e.vendor for e in e_libs if sum(lib.vendor == e.vendor for lib in e_libs) > 1}
         for e in e_libs:
             a = a_by_loader.get((e.vendor, e.loaded_by)) or a_by_vendor[e.vendor]
+            which = f"{e.vendor}[{e.loaded_by}]" if e.vendor in shared and e.loaded_by else e.vendor
             for attr, severity in _BLAS_FIELDS:
                 e_value, a_value = getattr(e, attr), getattr(a, attr)
                 if e_value is None or a_value is None or e_value == a_value:
                     continue
-                fix = hint
+                fix = _hint(e.loaded_by)
                 if attr == "num_threads":
                     fix = f"set the thread count (OMP_NUM_THREADS={e_value}), or {RECAPTURE}"
                 elif attr == "architecture" and e.vendor == "openblas":
                     fix = f"OPENBLAS_CORETYPE={e_value} selects that kernel, or {RECAPTURE}"
                 yield Finding(
-                    "blas", f"{api}.{e.vendor}.{attr}", str(e_value), str(a_value), severity, fix
+                    "blas", f"{api}.{which}.{attr}", str(e_value), str(a_value), severity, fix
                 )
+
+
+def _hint(loaded_by: str | None) -> str:
+    """How to get the recorded BLAS back: a pip wheel bundles its own (numpy's, scipy's)."""
+    wheel = loaded_by if loaded_by in ("numpy", "scipy") else "numpy"
+    return (
+        "install the BLAS the lockfile records (conda: the libblas build string, e.g. "
+        f"'libblas=*=*openblas'; pip: the {wheel} wheel), or {RECAPTURE}"
+    )
 
 
 def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:

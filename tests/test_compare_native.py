@@ -52,6 +52,32 @@ def test_blas_version_and_kernel_are_errors_threads_warnings() -> None:
     assert arch.hint.startswith("OPENBLAS_CORETYPE=Haswell")
 
 
+def test_two_libraries_of_one_vendor_are_told_apart_by_who_loaded_them() -> None:
+    """numpy's and scipy's wheels each bundle an OpenBLAS: a finding names the one that
+    changed, and its fix the wheel that brings it back."""
+    numpy_blas = replace(OPENBLAS, version="0.3.31", loaded_by="numpy")
+    scipy_blas = replace(OPENBLAS, version="0.3.30", file="scipy.libs/y.so", loaded_by="scipy")
+    locked = replace(LOCKED, blas=replace(BLAS, libraries=(numpy_blas, scipy_blas, GOMP)))
+    live = replace(
+        locked,
+        blas=replace(
+            BLAS,
+            libraries=(
+                replace(numpy_blas, version="0.3.30"),
+                replace(scipy_blas, version="0.3.29"),
+                GOMP,
+            ),
+        ),
+    )
+    found = compare(locked, live)
+    assert [(f.subject, f.expected, f.actual) for f in found] == [
+        ("blas.openblas[numpy].version", "0.3.31", "0.3.30"),
+        ("blas.openblas[scipy].version", "0.3.30", "0.3.29"),
+    ]
+    assert "pip: the numpy wheel" in found[0].hint
+    assert "pip: the scipy wheel" in found[1].hint
+
+
 def test_static_blas_is_never_compared_with_runtime_but_said_so() -> None:
     live = replace(LOCKED, blas=BlasSection(method="static"))
     assert brief(live) == [("blas", "libraries", "measured at capture", "not measured", "info")]
