@@ -142,6 +142,17 @@ def install_hint(pkg: Package, reinstall: bool = False) -> str:
     return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
 
 
+def _reinstall_with(pkg: Package) -> str:
+    """How to put ``pkg`` back with the installer the lockfile records: pip's or uv's own
+    command (either writes its name to ``INSTALLER``), else in words."""
+    if pkg.installer == "pip":
+        return install_hint(pkg, reinstall=True)
+    if pkg.installer == "uv":
+        pip = install_hint(pkg, reinstall=True)
+        return "uv " + pip.replace("--force-reinstall", "--reinstall", 1)
+    return f"reinstall it with {pkg.installer}"
+
+
 def _shell_path(path: str) -> str:
     """A recorded local path as pip takes it on the command line: ``./path`` from the lockfile's
     directory (it is recorded relative to it), ``~/'path'`` (:func:`shell_path`), or the
@@ -192,7 +203,7 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
             a.installer,
             WARNING,
             f"installed by {a.installer}, locked as installed by {e.installer}; "
-            f"reinstall it with {e.installer}, or {RECAPTURE}",
+            f"{_reinstall_with(e)}, or {RECAPTURE}",
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -305,6 +306,12 @@ def test_installer_drift(
         ("installer", "gamma", "pip", "uv", "warning")
     ]
     assert result.exit_code == 0
+    # the fix given, run (offline, from the wheelhouse), puts pip's record back
+    fix = result.findings[0].hint.split("; ", 1)[1].split(", or ")[0]
+    assert fix == "pip install --force-reinstall --no-deps 'gamma==1.0'"
+    assert fix.startswith("pip install ")  # (the host's pip, as the venv has none)
+    pip_install(python, *shlex.split(fix)[2:], "--find-links", str(wheelhouse))
+    assert api.verify(locked, python=str(python)).findings == ()
 
 
 @pytest.mark.skipif(OTHER_PYTHON is None, reason="no other Python under /root/.pyenv")

@@ -97,6 +97,15 @@ def test_installer_change_is_warning() -> None:
     assert brief(replace(BASE, packages=(by_uv, LIB))) == [
         ("installer", "numpy", "pip", "uv", "warning")
     ]
+    # the fix is the recorded installer's own command (pip writes INSTALLER when it reinstalls)
+    (f,) = compare(BASE, replace(BASE, packages=(by_uv, LIB)))
+    assert f.hint.startswith("installed by uv, locked as installed by pip; pip install "
+                             "--force-reinstall --no-deps 'numpy==1.26.4', or re-run")  # fmt: skip
+    (f,) = compare(replace(BASE, packages=(by_uv, LIB)), BASE)
+    assert "; uv pip install --reinstall --no-deps 'numpy==1.26.4', or" in f.hint
+    by_conda = replace(NUMPY, installer="conda")
+    (f,) = compare(replace(BASE, packages=(by_conda, LIB)), BASE)
+    assert "; reinstall it with conda, or" in f.hint
 
 
 def test_missing_extra_version() -> None:
