@@ -76,7 +76,10 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
         # loaded them, then by vendor, and name the loader in the subject.
         a_by_loader = {(lib.vendor, lib.loaded_by): lib for lib in a_libs}
         a_by_vendor = {lib.vendor: lib for lib in a_libs}
-        shared = {e.vendor for e in e_libs if sum(lib.vendor == e.vendor for lib in e_libs) > 1}
+        loaders: dict[str, set[str | None]] = {}
+        for e in e_libs:
+            loaders.setdefault(e.vendor, set()).add(e.loaded_by)
+        shared = {vendor for vendor, by in loaders.items() if len(by) > 1}
         for e in e_libs:
             a = a_by_loader.get((e.vendor, e.loaded_by)) or a_by_vendor[e.vendor]
             which = f"{e.vendor}[{e.loaded_by}]" if e.vendor in shared and e.loaded_by else e.vendor

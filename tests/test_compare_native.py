@@ -76,6 +76,13 @@ def test_two_libraries_of_one_vendor_are_told_apart_by_who_loaded_them() -> None
     ]
     assert "pip: the numpy wheel" in found[0].hint
     assert "pip: the scipy wheel" in found[1].hint
+    # Debian's numpy loads libblas.so.3 and the OpenBLAS behind it: one loader, no label
+    wrapper = replace(OPENBLAS, file="libblas.so.3", loaded_by="numpy")
+    debian = replace(BLAS, libraries=(wrapper, replace(wrapper, file="libopenblasp.so")))
+    locked = replace(LOCKED, blas=debian)
+    newer = tuple(replace(lib, version="0.3.28") for lib in debian.libraries)
+    found = compare(locked, replace(locked, blas=replace(debian, libraries=newer)))
+    assert [f.subject for f in found] == ["blas.openblas.version"]
 
 
 def test_static_blas_is_never_compared_with_runtime_but_said_so() -> None:

@@ -63,8 +63,8 @@ def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None
     )
     assert done.returncode == 1
     got = findings(done)
-    shared = sum(lib["vendor"] == "openblas" and lib["api"] == "blas" for lib in blas["libraries"])
-    which = "openblas[numpy]" if shared > 1 else "openblas"  # scipy's own OpenBLAS too
+    loaders = {lib.get("loaded_by") for lib in blas["libraries"] if lib["vendor"] == "openblas"}
+    which = "openblas[numpy]" if len(loaders) > 1 else "openblas"  # scipy's own OpenBLAS too
     assert ("blas", f"blas.{which}.architecture", numpy_blas["architecture"], other, "error") in got
     assert ("variables", "OPENBLAS_CORETYPE", None, other, "error") in got
 
