@@ -68,7 +68,8 @@ class CondaPrefix:
     condarc_files: tuple[str, ...]  # the condarc files read, in reading order (~ for home)
     channels_seen: tuple[str, ...]  # distinct CondaRecord.channel values, sorted
     manager: str | None  # "pixi", "micromamba", "mamba", "conda" or None
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # what could not be read
+    notes: tuple[str, ...] = ()  # what was read and how (two records for a name: which is kept)
 
 
 # conda's KNOWN_SUBDIRS (conda/base/constants.py), plus a few that newer tools use.
@@ -729,12 +730,11 @@ def read_prefix(prefix: Path, environ: Mapping[str, str] | None = None) -> Conda
     files: dict[str, list[str]] = {}
     for r in records:
         files.setdefault(r.name, []).append(r.file)
-    for name, same in files.items():
-        if len(same) > 1:  # the lockfile holds one (condaenv.section): say which
-            warnings.append(
-                f"conda-meta: more than one record for {name} ({', '.join(same)}): "
-                f"{same[-1]} is recorded"
-            )
+    notes = [  # the lockfile holds one record per name (condaenv.section): say which
+        f"conda-meta: more than one record for {name} ({', '.join(same)}): {same[-1]} is recorded"
+        for name, same in files.items()
+        if len(same) > 1
+    ]
 
     channels, priority, condarc_files = _condarc(prefix, env, warnings)
     seen = sorted({r.channel for r in records if r.channel is not None})
@@ -746,4 +746,5 @@ def read_prefix(prefix: Path, environ: Mapping[str, str] | None = None) -> Conda
         channels_seen=tuple(seen),
         manager=manager,
         warnings=tuple(redact_text(w) for w in warnings),
+        notes=tuple(redact_text(n) for n in notes),
     )

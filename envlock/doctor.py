@@ -351,7 +351,7 @@ def diagnose(payload: dict[str, Any], conda: CondaPrefix | None = None) -> tuple
             else:  # missing-dist-info: conda's package lost its files
                 subject = f"conda:{hazard.subject}"
                 found.append(Problem(hazard.kind, ERROR, subject, hazard.detail, reinstall))
-        for warning in conda.warnings:
+        for warning in (*conda.warnings, *conda.notes):  # two records for a name too
             found.append(
                 Problem(
                     "conda-meta",

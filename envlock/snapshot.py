@@ -282,8 +282,8 @@ def from_payload(
     if conda is not None:
         from envlock import condaenv
 
-        for w in conda.warnings:  # (two records for a name: one is recorded, as it says)
-            (notes if w.endswith(" is recorded") else warnings).append(w)
+        warnings.extend(conda.warnings)
+        notes.extend(conda.notes)
         everything = distributions
         distributions, hazards = condaenv.split(payload["prefix"], distributions, conda)
         pip_paths = {d["path"] for d in distributions}
