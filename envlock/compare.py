@@ -123,9 +123,11 @@ def _text(value: object) -> str:
 
 def install_hint(pkg: Package, reinstall: bool = False) -> str:
     """The command that installs exactly ``pkg``; with ``reinstall``, over the same version
-    from elsewhere (pip keeps an installed version it is asked for again)."""
+    from elsewhere (pip keeps an installed version it is asked for again). uv's own command
+    for what uv installed: it keeps uv's ``INSTALLER`` and finds ``.venv`` by itself (uv's
+    environments have no pip)."""
     src = pkg.source
-    pip = "pip install --force-reinstall --no-deps" if reinstall else "pip install"
+    pip = _PIP[pkg.installer == "uv", reinstall]
     if src is None or src.kind == "index":
         return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
     if src.kind == "vcs" and src.url:
@@ -142,14 +144,19 @@ def install_hint(pkg: Package, reinstall: bool = False) -> str:
     return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
 
 
+_PIP = {  # (installed by uv, reinstall): the install command
+    (False, False): "pip install",
+    (False, True): "pip install --force-reinstall --no-deps",
+    (True, False): "uv pip install",
+    (True, True): "uv pip install --reinstall --no-deps",
+}
+
+
 def _reinstall_with(pkg: Package) -> str:
     """How to put ``pkg`` back with the installer the lockfile records: pip's or uv's own
     command (either writes its name to ``INSTALLER``), else in words."""
-    if pkg.installer == "pip":
+    if pkg.installer in ("pip", "uv"):
         return install_hint(pkg, reinstall=True)
-    if pkg.installer == "uv":
-        pip = install_hint(pkg, reinstall=True)
-        return "uv " + pip.replace("--force-reinstall", "--reinstall", 1)
     return f"reinstall it with {pkg.installer}"
 
 
@@ -170,7 +177,8 @@ def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
         if a is None and e is not None:
             yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
         elif e is None and a is not None:
-            hint = f"pip uninstall {shell_name(name)}, or {RECAPTURE}"
+            uv = "uv " if a.installer == "uv" else ""
+            hint = f"{uv}pip uninstall {shell_name(name)}, or {RECAPTURE}"
             yield Finding("extra", name, None, a.version, WARNING, hint)
         elif e is not None and a is not None:
             yield from _package(e, a)

@@ -314,6 +314,36 @@ def test_installer_drift(
     assert api.verify(locked, python=str(python)).findings == ()
 
 
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_uv_environment_hints_are_uvs_commands(tmp_path: Path, wheelhouse: Path) -> None:
+    """A project's ``.venv`` made by uv has no pip: the fixes for what uv installed are uv's
+    commands, which find ``.venv`` from the project directory. Run as printed, they restore
+    the environment, installer included."""
+    offline = ["--offline", "--no-index", "--find-links", str(wheelhouse)]
+    uv_env = {**_env(), "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+
+    def uv(*args: str) -> None:
+        subprocess.run(["uv", *args], cwd=tmp_path, env=uv_env, check=True, capture_output=True)
+
+    uv("venv", "-q", "--python", sys.executable, ".venv")
+    uv("pip", "install", *offline, "alpha==1.0", "gamma==1.0")
+    python = tmp_path / ".venv" / "bin" / "python"
+    assert envlock("capture", cwd=tmp_path, env=_env()).returncode == 0  # finds ./.venv
+    uv("pip", "install", *offline, "alpha==2.0", "delta==1.0")
+    uv("pip", "uninstall", "gamma")
+    result = api.verify(tmp_path / "envlock.yaml", python=str(python))
+    fixes = {f.subject: f.hint.split(", or ")[0] for f in result.findings}
+    assert fixes == {
+        "alpha": "uv pip install 'alpha==1.0'",
+        "delta": "uv pip uninstall delta",
+        "gamma": "uv pip install 'gamma==1.0'",
+    }
+    for fix in fixes.values():
+        args = shlex.split(fix)[1:]
+        uv(*args, *(offline if args[1] == "install" else []))
+    assert api.verify(tmp_path / "envlock.yaml", python=str(python)).findings == ()
+
+
 @pytest.mark.skipif(OTHER_PYTHON is None, reason="no other Python under /root/.pyenv")
 def test_python_drift(
     tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
