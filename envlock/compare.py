@@ -197,6 +197,10 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
 
 
 def _same_source(e: Source, a: Source) -> bool:
+    if e.kind == a.kind == "archive" and (e.hash is None) != (a.hash is None):
+        # one installer recorded the archive's hash and the other did not (uv writes an
+        # empty archive_info): an unknown hash is no drift; the archive's location still is
+        return (e.url or e.path) == (a.url or a.path)
     return e.identity() == a.identity()
 
 

@@ -4,6 +4,7 @@ captured and verified through the command-line tool. No network."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -305,6 +306,41 @@ def test_installer_drift(
         ("installer", "gamma", "pip", "uv", "warning")
     ]
     assert result.exit_code == 0
+
+
+def _uv_pip_install(python: Path, cache: Path, *args: str) -> None:
+    """``uv pip install`` into ``python``'s environment, offline, with a cache of its own."""
+    cmd = ["uv", "pip", "install", "--python", str(python), "--offline", "--no-index"]
+    subprocess.run([*cmd, "--cache-dir", str(cache), *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_an_archive_reinstalled_by_uv_is_the_same_source(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    """pip records an archive's hash, uv does not (an empty ``archive_info``; a ``#sha256=``
+    it was given stays in the URL): the same file is the same source, only the installer
+    differs; an archive at another place is still source drift."""
+    python = make_venv(tmp_path / "v")
+    populate(python, wheelhouse, sources)
+    archive = Path(str(sources["archive"]))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    pinned = f"archpkg @ {archive.as_uri()}#sha256={digest}"
+    for spec in (str(archive), pinned):
+        _uv_pip_install(python, tmp_path / "uv-cache", "--reinstall-package", "archpkg", spec)
+        result = api.verify(locked, python=str(python))
+        assert [(f.category, f.subject, f.expected, f.actual) for f in result.findings] == [
+            ("installer", "archpkg", "pip", "uv")
+        ], spec
+    other = tmp_path / "elsewhere" / archive.name
+    other.parent.mkdir()
+    shutil.copy(archive, other)
+    _uv_pip_install(python, tmp_path / "uv-cache", "--reinstall-package", "archpkg", str(other))
+    result = api.verify(locked, python=str(python))
+    assert [(f.category, f.subject) for f in result.findings] == [
+        ("source", "archpkg"),
+        ("installer", "archpkg"),
+    ]
 
 
 @pytest.mark.skipif(OTHER_PYTHON is None, reason="no other Python under /root/.pyenv")
