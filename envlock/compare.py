@@ -23,7 +23,7 @@ from envlock.findings import (
     shell_path,
     shell_word,
 )
-from envlock.model import Environment, Package, Platform, Python, Source
+from envlock.model import Environment, Package, Platform, Python, Source, installer_tool
 
 
 def compare(expected: Environment, actual: Environment) -> list[Finding]:
@@ -184,7 +184,7 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
             ERROR,
             f"{install_hint(e, reinstall=True)}, or {RECAPTURE}",
         )
-    if e.installer and a.installer and e.installer != a.installer:
+    if e.installer and a.installer and installer_tool(e.installer) != installer_tool(a.installer):
         yield Finding(
             "installer",
             e.name,

@@ -22,6 +22,7 @@ from envlock.model import (
     Python,
     Source,
     Variables,
+    installer_tool,
 )
 from envlock.reader import full_match
 from envlock.redact import home_to_tilde, redact_text, redact_url
@@ -150,7 +151,7 @@ def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str])
         source = source_from_direct_url(dist["direct_url"], base_dir)
         if source is None:
             warnings.append(f"{dist['path']}: direct_url.json has no usable url; source unknown")
-    elif dist.get("kind") == "dist-info" and installer in _PEP610_INSTALLERS:
+    elif dist.get("kind") == "dist-info" and installer_tool(installer or "") in _PEP610_INSTALLERS:
         source = Source(kind="index")
     return Package(
         name=redact_text(_probe.canonical_name(dist["name"])),

@@ -638,6 +638,35 @@ def test_broken_metadata_warns_and_continues(tmp_path: Path, wheelhouse: Path) -
     assert "gamma" in (tmp_path / "envlock.yaml").read_text()
 
 
+def test_an_installer_is_compared_by_its_name_not_its_version(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    """Poetry (1.4 and later) writes its version into INSTALLER (``Poetry 2.5.1``): a teammate
+    with another Poetry has the same installer, and what it installed from an index is
+    recorded as such (Poetry writes direct_url.json for everything else, as pip does)."""
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta")
+    site = next((tmp_path / "v" / "lib").glob("python*/site-packages"))
+
+    def installed_by(text: str) -> None:
+        for name in ("gamma", "delta"):
+            (site / f"{name}-1.0.dist-info" / "INSTALLER").write_text(text + "\n")
+
+    installed_by("Poetry 2.5.1")
+    done = envlock("capture", "--python", str(python), "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    (env,) = read_yaml(tmp_path / "envlock.yaml")["environments"].values()
+    assert env["packages"]["gamma"]["source"] == "index"
+    installed_by("Poetry 2.4.3")
+    result = api.verify(tmp_path / "envlock.yaml", python=str(python), runtime=False)
+    assert result.findings == ()
+    installed_by("uv")
+    result = api.verify(tmp_path / "envlock.yaml", python=str(python), runtime=False)
+    assert {(f.category, f.expected, f.actual) for f in result.findings} == {
+        ("installer", "Poetry 2.5.1", "uv")
+    }
+
+
 def test_python_api(venv: Path, locked: Path) -> None:
     lock = api.load(locked)
     env = api.capture(python=str(venv), base_dir=locked.parent)
