@@ -23,7 +23,7 @@ from envlock.findings import (
     shell_path,
     shell_word,
 )
-from envlock.model import Environment, Package, Platform, Python, Source
+from envlock.model import Environment, Package, Platform, Python, Source, installer_tool
 
 
 def compare(expected: Environment, actual: Environment) -> list[Finding]:
@@ -203,7 +203,7 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
             ERROR,
             f"{install_hint(e, reinstall=True)}, or {RECAPTURE}",
         )
-    if e.installer and a.installer and e.installer != a.installer:
+    if e.installer and a.installer and installer_tool(e.installer) != installer_tool(a.installer):
         yield Finding(
             "installer",
             e.name,
@@ -216,6 +216,10 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
 
 
 def _same_source(e: Source, a: Source) -> bool:
+    if e.kind == a.kind == "archive" and (e.hash is None) != (a.hash is None):
+        # one installer recorded the archive's hash and the other did not (uv writes an
+        # empty archive_info): an unknown hash is no drift; the archive's location still is
+        return (e.url or e.path) == (a.url or a.path)
     return e.identity() == a.identity()
 
 

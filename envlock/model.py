@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from envlock._probe import canonical_name
 from envlock.errors import LockfileError
 from envlock.nativemodel import BlasSection, CudaSection
 from envlock.reader import Strict, compact, full_match
@@ -126,6 +127,13 @@ class Source:
             editable=bool(r.get("editable", bool, False)),
             hash=r.matching("hash", HASH, "a hash like sha256=HEXDIGITS"),
         )
+
+
+def installer_tool(installer: str) -> str:
+    """The tool an ``INSTALLER`` file names, as PEP 627 has installers compared: its project
+    name, case-insensitively, without the version Poetry writes after it (``Poetry 2.5.1``)."""
+    words = installer.split()
+    return canonical_name(words[0]) if words else ""
 
 
 @dataclass(frozen=True)

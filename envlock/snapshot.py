@@ -22,6 +22,7 @@ from envlock.model import (
     Python,
     Source,
     Variables,
+    installer_tool,
 )
 from envlock.reader import full_match
 from envlock.redact import home_to_tilde, redact_text, redact_url
@@ -92,14 +93,29 @@ def source_from_direct_url(data: object, base_dir: Path) -> Source | None:
         )
     archive_info = data.get("archive_info")
     if isinstance(archive_info, dict):
+        digest = _archive_hash(archive_info)
+        if digest is None:  # uv keeps the hash it was given in the URL: ``x.whl#sha256=HEX``
+            url, digest = _hash_fragment(url)
+            if public_url is not None:
+                public_url = home_to_tilde(redact_url(url))
         return Source(
             kind="archive",
             url=public_url,
             path=path,
-            hash=_archive_hash(archive_info),
+            hash=digest,
             subdirectory=subdirectory,
         )
     return None
+
+
+def _hash_fragment(url: str) -> tuple[str, str | None]:
+    """``url`` without a ``#ALGORITHM=HEX`` fragment, and that hash (None when it has none),
+    as pip records it: in ``archive_info``, the URL without it."""
+    base, sep, fragment = url.partition("#")
+    algo, _, hex_digest = fragment.partition("=")
+    if not sep or algo not in _HASH_ALGORITHMS or not full_match(HASH, fragment):
+        return url, None
+    return base, f"{algo}={hex_digest}"
 
 
 def _str(value: object) -> str | None:
@@ -108,13 +124,16 @@ def _str(value: object) -> str | None:
     return redact_text(value) if isinstance(value, str) else None
 
 
+_HASH_ALGORITHMS = ("sha256", "sha384", "sha512", "sha1", "md5")
+
+
 def _archive_hash(info: dict[str, Any]) -> str | None:
     """``ALGORITHM=HEX`` from PEP 610's ``hashes`` (or the older ``hash``); ``None`` (unknown)
     when what is there is no such thing."""
     hashes = info.get("hashes")
     found = None
     if isinstance(hashes, dict):
-        for algo in ("sha256", "sha384", "sha512", "sha1", "md5"):
+        for algo in _HASH_ALGORITHMS:
             if isinstance(hashes.get(algo), str):
                 found = f"{algo}={hashes[algo]}"
                 break
@@ -132,7 +151,7 @@ def package_from_dist(dist: dict[str, Any], base_dir: Path, warnings: list[str])
         source = source_from_direct_url(dist["direct_url"], base_dir)
         if source is None:
             warnings.append(f"{dist['path']}: direct_url.json has no usable url; source unknown")
-    elif dist.get("kind") == "dist-info" and installer in _PEP610_INSTALLERS:
+    elif dist.get("kind") == "dist-info" and installer_tool(installer or "") in _PEP610_INSTALLERS:
         source = Source(kind="index")
     return Package(
         name=redact_text(_probe.canonical_name(dist["name"])),

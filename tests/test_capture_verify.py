@@ -4,6 +4,7 @@ captured and verified through the command-line tool. No network."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -344,6 +345,41 @@ def test_uv_environment_hints_are_uvs_commands(tmp_path: Path, wheelhouse: Path)
     assert api.verify(tmp_path / "envlock.yaml", python=str(python)).findings == ()
 
 
+def _uv_pip_install(python: Path, cache: Path, *args: str) -> None:
+    """``uv pip install`` into ``python``'s environment, offline, with a cache of its own."""
+    cmd = ["uv", "pip", "install", "--python", str(python), "--offline", "--no-index"]
+    subprocess.run([*cmd, "--cache-dir", str(cache), *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_an_archive_reinstalled_by_uv_is_the_same_source(
+    tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
+) -> None:
+    """pip records an archive's hash, uv does not (an empty ``archive_info``; a ``#sha256=``
+    it was given stays in the URL): the same file is the same source, only the installer
+    differs; an archive at another place is still source drift."""
+    python = make_venv(tmp_path / "v")
+    populate(python, wheelhouse, sources)
+    archive = Path(str(sources["archive"]))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    pinned = f"archpkg @ {archive.as_uri()}#sha256={digest}"
+    for spec in (str(archive), pinned):
+        _uv_pip_install(python, tmp_path / "uv-cache", "--reinstall-package", "archpkg", spec)
+        result = api.verify(locked, python=str(python))
+        assert [(f.category, f.subject, f.expected, f.actual) for f in result.findings] == [
+            ("installer", "archpkg", "pip", "uv")
+        ], spec
+    other = tmp_path / "elsewhere" / archive.name
+    other.parent.mkdir()
+    shutil.copy(archive, other)
+    _uv_pip_install(python, tmp_path / "uv-cache", "--reinstall-package", "archpkg", str(other))
+    result = api.verify(locked, python=str(python))
+    assert [(f.category, f.subject) for f in result.findings] == [
+        ("source", "archpkg"),
+        ("installer", "archpkg"),
+    ]
+
+
 @pytest.mark.skipif(OTHER_PYTHON is None, reason="no other Python under /root/.pyenv")
 def test_python_drift(
     tmp_path: Path, locked: Path, work: Path, wheelhouse: Path, sources: dict[str, object]
@@ -637,6 +673,35 @@ def test_broken_metadata_warns_and_continues(tmp_path: Path, wheelhouse: Path) -
     assert done.returncode == 0
     assert "warning: " in done.stderr and "delta-1.0.dist-info: no readable METADATA" in done.stderr
     assert "gamma" in (tmp_path / "envlock.yaml").read_text()
+
+
+def test_an_installer_is_compared_by_its_name_not_its_version(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    """Poetry (1.4 and later) writes its version into INSTALLER (``Poetry 2.5.1``): a teammate
+    with another Poetry has the same installer, and what it installed from an index is
+    recorded as such (Poetry writes direct_url.json for everything else, as pip does)."""
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma", "delta")
+    site = next((tmp_path / "v" / "lib").glob("python*/site-packages"))
+
+    def installed_by(text: str) -> None:
+        for name in ("gamma", "delta"):
+            (site / f"{name}-1.0.dist-info" / "INSTALLER").write_text(text + "\n")
+
+    installed_by("Poetry 2.5.1")
+    done = envlock("capture", "--python", str(python), "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    (env,) = read_yaml(tmp_path / "envlock.yaml")["environments"].values()
+    assert env["packages"]["gamma"]["source"] == "index"
+    installed_by("Poetry 2.4.3")
+    result = api.verify(tmp_path / "envlock.yaml", python=str(python), runtime=False)
+    assert result.findings == ()
+    installed_by("uv")
+    result = api.verify(tmp_path / "envlock.yaml", python=str(python), runtime=False)
+    assert {(f.category, f.expected, f.actual) for f in result.findings} == {
+        ("installer", "Poetry 2.5.1", "uv")
+    }
 
 
 def test_python_api(venv: Path, locked: Path) -> None:

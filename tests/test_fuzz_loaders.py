@@ -485,6 +485,22 @@ def test_an_archive_hash_is_recorded_only_when_it_is_one(
     assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock), "yaml")) == lock
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://h/x-1.0-py3-none-any.whl", "file:///srv/wheels/x-1.0-py3-none-any.whl"],
+)
+def test_an_archive_hash_in_the_url_is_recorded_as_pip_records_it(tmp_path: Path, url: str) -> None:
+    """uv keeps the ``#sha256=HEX`` it was given in direct_url.json's URL and leaves
+    ``archive_info`` empty; pip moves it into ``archive_info``: one source either way."""
+    from envlock.snapshot import source_from_direct_url
+
+    pip = source_from_direct_url({"url": url, "archive_info": {"hash": "sha256=ab12"}}, tmp_path)
+    uv = source_from_direct_url({"url": url + "#sha256=ab12", "archive_info": {}}, tmp_path)
+    assert uv == pip and pip is not None and pip.hash == "sha256=ab12"
+    odd = source_from_direct_url({"url": url + "#egg=x", "archive_info": {}}, tmp_path)
+    assert odd is not None and odd.hash is None
+
+
 def test_format_detection_is_linear_in_blank_lines() -> None:
     start = time.perf_counter()
     assert foreign.detect("\n" * 400_000 + "x==1\n") == "requirements"
