@@ -127,7 +127,7 @@ def install_hint(pkg: Package, reinstall: bool = False) -> str:
     for what uv installed: it keeps uv's ``INSTALLER`` and finds ``.venv`` by itself (uv's
     environments have no pip)."""
     src = pkg.source
-    pip = _PIP[pkg.installer == "uv", reinstall]
+    pip = _PIP[installer_tool(pkg.installer or "") == "uv", reinstall]
     if src is None or src.kind == "index":
         return f"{pip} {shell_word(pin(pkg.name, pkg.version))}"
     if src.kind == "vcs" and src.url:
@@ -155,7 +155,7 @@ _PIP = {  # (installed by uv, reinstall): the install command
 def _reinstall_with(pkg: Package) -> str:
     """How to put ``pkg`` back with the installer the lockfile records: pip's or uv's own
     command (either writes its name to ``INSTALLER``), else in words."""
-    if pkg.installer in ("pip", "uv"):
+    if installer_tool(pkg.installer or "") in ("pip", "uv"):
         return install_hint(pkg, reinstall=True)
     return f"reinstall it with {pkg.installer}"
 
@@ -177,7 +177,7 @@ def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
         if a is None and e is not None:
             yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
         elif e is None and a is not None:
-            uv = "uv " if a.installer == "uv" else ""
+            uv = "uv " if installer_tool(a.installer or "") == "uv" else ""
             hint = f"{uv}pip uninstall {shell_name(name)}, or {RECAPTURE}"
             yield Finding("extra", name, None, a.version, WARNING, hint)
         elif e is not None and a is not None:
