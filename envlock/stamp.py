@@ -27,7 +27,8 @@ listed, ran, loaded and looked at, the loader's cache and folders (:func:`watch_
 
 What is deliberately not kept: a run that asked a GPU driver (it can change with no file here
 changing: a kernel module loaded, a GPU partitioned), started any other process or opened a
-network connection; a run that wrote a file (``--output``); exit codes other than 0 and 1; and
+network connection, or probed through a launcher (a pyenv shim: it picks the interpreter from
+files of its own); a run that wrote a file (``--output``); exit codes other than 0 and 1; and
 a run during which, or less than 2 s before which, a file it read changed: file times are
 coarse, and a change in the same tick as the recorded one could go unseen. Installers (pip,
 uv, conda) replace or add files rather than edit them in place, which is what the folder times

@@ -142,6 +142,39 @@ def test_probe_in_another_interpreter_sees_a_pth_edited_in_place(
     assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
 
 
+def test_a_launcher_that_chooses_the_interpreter_is_not_kept(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    """``--python`` naming a launcher (pyenv's and asdf's shims are scripts that run the
+    interpreter a file of their own names: ``pyenv global`` rewrites it): the interpreter it
+    runs can change with no file the check read changing, so its result is not kept."""
+    one, two = make_venv(tmp_path / "one"), make_venv(tmp_path / "two")
+    pip_install(one, "--find-links", str(wheelhouse), "alpha==1.0")
+    pip_install(two, "--find-links", str(wheelhouse), "alpha==2.0")
+    chosen = tmp_path / "version"
+    chosen.write_text(str(one))
+    shim = tmp_path / "shims" / "python"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "$(cat {chosen})" "$@"\n')
+    shim.chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache)
+    assert (
+        envlock("capture", "--no-runtime", "--python", str(shim), cwd=project, env=env).returncode
+        == 0
+    )
+    settle()
+    first = _verify(project, env, "-v", "--python", str(shim))
+    assert first.returncode == 0, first.stderr
+
+    chosen.write_text(str(two))  # `pyenv global`: the shim now runs another interpreter
+    switched = _verify(project, env, "-v", "--python", str(shim))
+    assert switched.returncode == 1 and REPLAYED not in switched.stderr
+    assert "alpha: 1.0 -> 2.0" in switched.stdout
+    assert "is a launcher" in first.stderr  # said with -v
+
+
 def test_conda_prefix_read_from_files(tmp_path: Path, cache: Path) -> None:
     prefix = tmp_path / "env"
     make_conda_prefix(prefix)
