@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 FORMAT = 2  # 2: the inputs kept as a digest
 MARGIN_NS = 2_000_000_000
 MAX_ENTRIES = 64
+MAX_PTH = 1 << 20  # bytes read of one .pth file
 FULL, SEEN = 2, 1  # a file read or folder listed: all of its status; a path looked at: identity
 
 # Variables that name a terminal session or connection, or that git and pre-commit set for a
@@ -432,8 +433,9 @@ def watch(path: str | os.PathLike[str]) -> None:
 
 def watch_sites(entries: list[str]) -> None:
     """Record what a probe run in another process read: the folders on its ``sys.path``
-    (missing ones too), each distribution's metadata folder in them, and the ``.pth`` and
-    ``*customize.py`` files that shape ``sys.path`` at start-up."""
+    (missing ones too), each distribution's metadata folder in them, the ``.pth`` and
+    ``*customize.py`` files that shape ``sys.path`` at start-up, and the paths the ``.pth``
+    files name (``site`` adds a missing folder once it exists)."""
     memo = _recording
     if memo is None:
         return
@@ -449,6 +451,25 @@ def watch_sites(entries: list[str]) -> None:
                 "usercustomize.py",
             ):
                 memo.note(os.path.join(entry, name), FULL)
+            if name.endswith(".pth"):
+                for path in _pth_paths(os.path.join(entry, name)):
+                    memo.note(path, SEEN)
+
+
+def _pth_paths(pth: str) -> list[str]:
+    """The paths a ``.pth`` file's lines name, as ``site`` reads them (not comments, not
+    ``import`` lines; relative to the file's folder), whether they exist or not."""
+    try:
+        with open(pth, "rb") as f:
+            text = f.read(MAX_PTH).decode("utf-8", "surrogateescape")
+    except OSError:
+        return []
+    folder = os.path.dirname(pth)
+    return [
+        os.path.join(folder, line.rstrip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("#", "import ", "import\t"))
+    ]
 
 
 def watch_loaded(payload: object) -> None:

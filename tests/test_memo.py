@@ -142,6 +142,35 @@ def test_probe_in_another_interpreter_sees_a_pth_edited_in_place(
     assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
 
 
+def test_a_folder_a_pth_names_is_watched_until_it_exists(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    """``site`` puts the folder a ``.pth`` line names on ``sys.path`` only once it exists:
+    one missing when the check ran is watched, so ``pip install --target`` creating it is
+    checked. Here the ``.pth`` is in the user site-packages (``PYTHONUSERBASE``), which a
+    venv made with ``--system-site-packages`` imports from."""
+    venv = tmp_path / "venv"
+    py = make_venv(venv, system_site_packages=True)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    user_base = tmp_path / "userbase"
+    user_site = user_base / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    user_site /= "site-packages"
+    user_site.mkdir(parents=True)
+    shared = tmp_path / "shared"
+    (user_site / "shared.pth").write_text(f"{shared}\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache, venv, PYTHONUSERBASE=str(user_base))
+    assert envlock("capture", "--no-runtime", cwd=project, env=env).returncode == 0
+    settle()
+    assert _verify(project, env).returncode == 0
+    assert REPLAYED in _verify(project, env).stderr
+
+    pip_install(py, "--target", str(shared), "--find-links", str(wheelhouse), "gamma")
+    found = _verify(project, env)
+    assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
+
+
 def test_a_launcher_that_chooses_the_interpreter_is_not_kept(
     tmp_path: Path, wheelhouse: Path, cache: Path
 ) -> None:
