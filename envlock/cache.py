@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_ENTRIES = 64
+LOCKFILES = "lockfiles"  # the folder of its entries, in the cache's folder
 
 
 def root() -> str | None:
@@ -54,7 +55,7 @@ def _entry(raw: bytes, fmt: str) -> tuple[Path, bytes] | None:
 
     head = f"envlock-cache\0{__version__}\0{_parser_stamp()}\0{fmt}\0{len(raw)}\n"
     key = head.encode("utf-8", "surrogateescape") + raw
-    return root / "lockfiles" / f"{zlib.crc32(key):08x}-{len(raw)}.entry", key
+    return root / LOCKFILES / f"{zlib.crc32(key):08x}-{len(raw)}.entry", key
 
 
 def _parser_stamp() -> str:

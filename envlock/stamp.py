@@ -146,9 +146,13 @@ class Memo:
     :meth:`finish` with the exit code."""
 
     def __init__(self, inputs: str, root: str, path: str) -> None:
+        from envlock.cache import LOCKFILES
+
         self.inputs = inputs
         self.root = root
         self.path = path
+        # envlock's own folders in the cache's: neither what a check depends on nor an output
+        self.own = (os.path.join(root, LOCKFILES), os.path.dirname(path))
         self.seen: dict[str, tuple[int, Sig]] = {}
         self.output: list[tuple[int, str]] = []
         self.refused = ""
@@ -282,7 +286,7 @@ class Memo:
         (``FULL``) or looked at (``SEEN``)."""
         if self.children:  # the probe's own work, in its scratch folder: see watch_sites
             return
-        watched = _dependency(os.path.abspath(path), self.root)
+        watched = _dependency(os.path.abspath(path), self.own)
         if watched is None:
             return
         if watched.endswith((".dist-info", ".egg-info")):
@@ -336,14 +340,14 @@ _SITE = (_STDLIB + "site-packages" + os.sep, _STDLIB + "dist-packages" + os.sep)
 _VOLATILE = ("/proc/", "/sys/", "/dev/")
 
 
-def _dependency(path: str, cache_root: str) -> str | None:
+def _dependency(path: str, own: tuple[str, ...]) -> str | None:
     """The path to watch for ``path``: compiled modules stand for their sources, files in a
     distribution's metadata folder for that folder; the standard library (the interpreter's
-    version is an input), the kernel's pseudo-files (the boot id is) and envlock's own cache
-    are not watched."""
+    version is an input), the kernel's pseudo-files (the boot id is) and envlock's own
+    folders in its cache (``own``) are not watched."""
     if (path.startswith(_STDLIB) and not path.startswith(_SITE)) or path == _STDLIB[:-1]:
         return None
-    if path.startswith(_VOLATILE) or path.startswith(cache_root):
+    if path.startswith(_VOLATILE) or _within(path, own):
         return None
     folder, base = os.path.split(path)
     if os.path.basename(folder) == "__pycache__" and base.endswith(".pyc"):
@@ -351,6 +355,12 @@ def _dependency(path: str, cache_root: str) -> str | None:
     if folder.endswith((".dist-info", ".egg-info")):
         return folder
     return path
+
+
+def _within(path: str, folders: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of ``folders`` or in one (a path that only begins with the
+    same characters, or a folder that holds one of them, is not)."""
+    return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
 
 _PROCESSES = frozenset(
@@ -380,7 +390,7 @@ def _record(memo: Memo, event: str, args: tuple[Any, ...]) -> None:
             else bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         )
         if writes:  # the probe's scratch files and the cache are not outputs
-            if not memo.children and not os.path.abspath(path).startswith(memo.root):
+            if not memo.children and not _within(os.path.abspath(path), memo.own):
                 memo.refuse(f"it wrote {_shown(path)}")
             return
         memo.note(path, FULL)

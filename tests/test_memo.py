@@ -225,6 +225,30 @@ def test_conda_prefix_read_from_files(tmp_path: Path, cache: Path) -> None:
     assert removed.returncode == 1 and "zlib" in removed.stdout
 
 
+def test_a_cache_folder_that_holds_the_project_watches_it(tmp_path: Path, wheelhouse: Path) -> None:
+    """``ENVLOCK_CACHE_DIR`` may hold the project and its venv (a CI job that keeps its whole
+    workspace, or a cache folder named like the venv's): only envlock's own folders in it are
+    left unwatched, and a report written in it is still an output."""
+    venv = tmp_path / "venv"
+    py = make_venv(venv)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    env = _env(tmp_path, venv)
+    assert envlock("capture", "--no-runtime", cwd=tmp_path, env=env).returncode == 0
+    settle()
+    assert _verify(tmp_path, env).returncode == 0
+    assert REPLAYED in _verify(tmp_path, env).stderr
+
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==2.0")
+    drift = _verify(tmp_path, env)
+    assert drift.returncode == 1 and REPLAYED not in drift.stderr
+    settle()
+    report = tmp_path / "report.json"
+    for _ in range(2):
+        report.unlink(missing_ok=True)
+        done = _verify(tmp_path, env, "--format", "json", "--output", str(report))
+        assert done.returncode == 1 and REPLAYED not in done.stderr and report.exists()
+
+
 def test_a_report_written_to_a_file_is_never_replayed(
     tmp_path: Path, wheelhouse: Path, cache: Path
 ) -> None:
