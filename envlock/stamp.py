@@ -174,18 +174,21 @@ class Memo:
             fmt, inputs, deps, output, code, when = data
         except (OSError, ValueError, EOFError, TypeError):
             return None
-        if fmt != FORMAT or inputs != self.inputs or not isinstance(deps, tuple):
+        if fmt != FORMAT or inputs != self.inputs or not _well_formed(deps, output, code):
             return None
         for path, level, sig in deps:
             if _sig(path, level) != sig:
                 return None
+        import time
+
+        try:
+            at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+        except (TypeError, ValueError, OverflowError, OSError):
+            return None
         for stream, text in output:
             (sys.stdout if stream == 1 else sys.stderr).write(text)
         sys.stdout.flush()
         if not quiet:
-            import time
-
-            at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
             print(
                 f"envlock: nothing this check depends on ({len(deps)} files and folders) has "
                 f"changed since it ran at {at}; its result stands (--no-cache checks again)",
@@ -294,6 +297,29 @@ class Memo:
         known = self.seen.get(watched)
         if known is None or known[0] < level:
             self.seen[watched] = (level, _sig(watched, level))
+
+
+def _well_formed(deps: object, output: object, code: object) -> bool:
+    """Whether a kept result has the shape :meth:`Memo.finish` writes, and its output only
+    what envlock prints (it escapes every control character but the line feed): a memo that
+    is damaged, or that envlock did not write, is never replayed."""
+    return (
+        code in (0, 1)
+        and isinstance(deps, tuple)
+        and all(
+            isinstance(d, tuple) and len(d) == 3 and isinstance(d[0], str) and d[1] in (FULL, SEEN)
+            for d in deps
+        )
+        and isinstance(output, tuple)
+        and all(
+            isinstance(o, tuple)
+            and len(o) == 2
+            and o[0] in (1, 2)
+            and isinstance(o[1], str)
+            and o[1].replace("\n", "").isprintable()
+            for o in output
+        )
+    )
 
 
 class child:

@@ -7,12 +7,14 @@ these tests wait that long (``settle``) where they need a result to be kept."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from condafactory import make_conda_prefix, write_history, write_record
@@ -396,6 +398,40 @@ def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> N
     assert memo.replay(quiet=True) == 1
     (memo_root / "new.txt").write_text("a path that was missing now exists")
     assert memo.replay(quiet=True) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda d: {**d, 2: (*d[2], ("/x", 2))}, id="a dependency cut short"),
+        pytest.param(lambda d: {**d, 2: (*d[2], (None, 2, None))}, id="a dependency unnamed"),
+        pytest.param(lambda d: {**d, 3: ((1, "ok\x1b]0;owned\x07\n"),)}, id="an escape sequence"),
+        pytest.param(lambda d: {**d, 3: ((1, b"bytes\n"),)}, id="output not text"),
+        pytest.param(lambda d: {**d, 3: ((1,),)}, id="output cut short"),
+        pytest.param(lambda d: {**d, 4: 7}, id="an exit status never kept"),
+        pytest.param(lambda d: {**d, 5: 1e300}, id="a time out of range"),
+    ],
+)
+def test_a_damaged_or_foreign_memo_is_never_replayed(
+    damage: Callable[[dict[int, Any]], dict[int, Any]],
+    memo_root: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not replayed, and no traceback: the check runs again. A kept output holds only what
+    envlock prints, which never has a control character but the line feed."""
+    settle()
+    memo = _memo(memo_root)
+    memo.start()
+    (memo_root / "old.txt").read_text()
+    print("the report")
+    memo.finish(0)
+    assert _kept(memo) and memo.replay(quiet=True) == 0
+    capsys.readouterr()
+    kept = dict(enumerate(marshal.loads(Path(memo.path).read_bytes())))
+    damaged = damage(kept)
+    Path(memo.path).write_bytes(marshal.dumps(tuple(damaged[i] for i in range(len(damaged)))))
+    assert memo.replay(quiet=False) is None
+    assert capsys.readouterr() == ("", "")
 
 
 # Interpreters envlock supports on the host, where this machine has them: Python 3.9 and 3.10's
