@@ -272,7 +272,11 @@ class Memo:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            _remove(tmp)  # left by a run interrupted here, with this process id
+            # a new file, never through a link: in a cache folder that others can write to, a
+            # link planted at this name would make the memo overwrite the file it points to
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
             os.replace(tmp, self.path)

@@ -400,6 +400,22 @@ def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> N
     assert memo.replay(quiet=True) is None
 
 
+def test_a_link_planted_in_the_cache_folder_is_not_written_through(memo_root: Path) -> None:
+    """A cache folder others can write to (``ENVLOCK_CACHE_DIR`` shared by a team): a link
+    planted at the name the memo is first written to must not make envlock overwrite the
+    file it points to."""
+    settle()
+    victim = memo_root / "victim.txt"
+    victim.write_text("precious")
+    memo = _memo(memo_root)
+    os.makedirs(os.path.dirname(memo.path))
+    os.symlink(victim, f"{memo.path}.{os.getpid()}.tmp")
+    memo.start()
+    memo.finish(0)
+    assert victim.read_bytes() == b"precious"
+    assert not os.path.islink(memo.path)
+
+
 @pytest.mark.parametrize(
     "damage",
     [
