@@ -7,7 +7,8 @@ data is kept as JSON under ``$ENVLOCK_CACHE_DIR`` (default ``$XDG_CACHE_HOME/env
 the same typed checks as a fresh parse. What is cached here depends on the bytes alone;
 ``verify``'s results, which depend on the environment too, are kept (under ``verified/``)
 by :mod:`envlock.stamp` with everything they were computed from. Every failure here is
-silent: the cache is an optimisation, never a reason to fail.
+silent: the cache is an optimisation, never a reason to fail. In a cache folder others can
+write to, only this user's own entries are read, and none is written through a link.
 
 An entry is named by the CRC-32 and length of the bytes (``hashlib`` loads OpenSSL, which
 costs ``verify`` more than the whole lookup) and begins with those bytes, which must equal the
@@ -79,6 +80,8 @@ def get(raw: bytes, fmt: str) -> Any:
     path, key = entry
     try:
         with open(path, "rb") as f:
+            if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
+                return None  # a shared cache folder: only this user's own entries count
             stored = f.read()
         if not stored.startswith(key):
             return None
@@ -99,7 +102,11 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
         text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(key + text.encode("ascii"))
+        tmp.unlink(missing_ok=True)  # left by a run interrupted here, with this process id
+        # a new file, never through a link another user planted in a shared cache folder
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(tmp, flags, 0o600), "wb") as f:
+            f.write(key + text.encode("ascii"))
         os.replace(tmp, path)
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
