@@ -7,7 +7,8 @@ data is kept as JSON under ``$ENVLOCK_CACHE_DIR`` (default ``$XDG_CACHE_HOME/env
 the same typed checks as a fresh parse. What is cached here depends on the bytes alone;
 ``verify``'s results, which depend on the environment too, are kept (under ``verified/``)
 by :mod:`envlock.stamp` with everything they were computed from. Every failure here is
-silent: the cache is an optimisation, never a reason to fail.
+silent: the cache is an optimisation, never a reason to fail. In a cache folder others can
+write to, only this user's own entries are read, and none is written through a link.
 
 An entry is named by the CRC-32 and length of the bytes (``hashlib`` loads OpenSSL, which
 costs ``verify`` more than the whole lookup) and begins with those bytes, which must equal the
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_ENTRIES = 64
+LOCKFILES = "lockfiles"  # the folder of its entries, in the cache's folder
 
 
 def root() -> str | None:
@@ -54,7 +56,7 @@ def _entry(raw: bytes, fmt: str) -> tuple[Path, bytes] | None:
 
     head = f"envlock-cache\0{__version__}\0{_parser_stamp()}\0{fmt}\0{len(raw)}\n"
     key = head.encode("utf-8", "surrogateescape") + raw
-    return root / "lockfiles" / f"{zlib.crc32(key):08x}-{len(raw)}.entry", key
+    return root / LOCKFILES / f"{zlib.crc32(key):08x}-{len(raw)}.entry", key
 
 
 def _parser_stamp() -> str:
@@ -78,6 +80,8 @@ def get(raw: bytes, fmt: str) -> Any:
     path, key = entry
     try:
         with open(path, "rb") as f:
+            if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
+                return None  # a shared cache folder: only this user's own entries count
             stored = f.read()
         if not stored.startswith(key):
             return None
@@ -98,7 +102,11 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
         text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(key + text.encode("ascii"))
+        tmp.unlink(missing_ok=True)  # left by a run interrupted here, with this process id
+        # a new file, never through a link another user planted in a shared cache folder
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(tmp, flags, 0o600), "wb") as f:
+            f.write(key + text.encode("ascii"))
         os.replace(tmp, path)
         _prune(path.parent)
     except (OSError, TypeError, ValueError):

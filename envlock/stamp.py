@@ -27,7 +27,8 @@ listed, ran, loaded and looked at, the loader's cache and folders (:func:`watch_
 
 What is deliberately not kept: a run that asked a GPU driver (it can change with no file here
 changing: a kernel module loaded, a GPU partitioned), started any other process or opened a
-network connection; a run that wrote a file (``--output``); exit codes other than 0 and 1; and
+network connection, or probed through a launcher (a pyenv shim: it picks the interpreter from
+files of its own); a run that wrote a file (``--output``); exit codes other than 0 and 1; and
 a run during which, or less than 2 s before which, a file it read changed: file times are
 coarse, and a change in the same tick as the recorded one could go unseen. Installers (pip,
 uv, conda) replace or add files rather than edit them in place, which is what the folder times
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 FORMAT = 2  # 2: the inputs kept as a digest
 MARGIN_NS = 2_000_000_000
 MAX_ENTRIES = 64
+MAX_PTH = 1 << 20  # bytes read of one .pth file
 FULL, SEEN = 2, 1  # a file read or folder listed: all of its status; a path looked at: identity
 
 # Variables that name a terminal session or connection, or that git and pre-commit set for a
@@ -144,9 +146,13 @@ class Memo:
     :meth:`finish` with the exit code."""
 
     def __init__(self, inputs: str, root: str, path: str) -> None:
+        from envlock.cache import LOCKFILES
+
         self.inputs = inputs
         self.root = root
         self.path = path
+        # envlock's own folders in the cache's: neither what a check depends on nor an output
+        self.own = (os.path.join(root, LOCKFILES), os.path.dirname(path))
         self.seen: dict[str, tuple[int, Sig]] = {}
         self.output: list[tuple[int, str]] = []
         self.refused = ""
@@ -168,18 +174,21 @@ class Memo:
             fmt, inputs, deps, output, code, when = data
         except (OSError, ValueError, EOFError, TypeError):
             return None
-        if fmt != FORMAT or inputs != self.inputs or not isinstance(deps, tuple):
+        if fmt != FORMAT or inputs != self.inputs or not _well_formed(deps, output, code):
             return None
         for path, level, sig in deps:
             if _sig(path, level) != sig:
                 return None
+        import time
+
+        try:
+            at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+        except (TypeError, ValueError, OverflowError, OSError):
+            return None
         for stream, text in output:
             (sys.stdout if stream == 1 else sys.stderr).write(text)
         sys.stdout.flush()
         if not quiet:
-            import time
-
-            at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
             print(
                 f"envlock: nothing this check depends on ({len(deps)} files and folders) has "
                 f"changed since it ran at {at}; its result stands (--no-cache checks again)",
@@ -263,7 +272,11 @@ class Memo:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            _remove(tmp)  # left by a run interrupted here, with this process id
+            # a new file, never through a link: in a cache folder that others can write to, a
+            # link planted at this name would make the memo overwrite the file it points to
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
             os.replace(tmp, self.path)
@@ -280,7 +293,7 @@ class Memo:
         (``FULL``) or looked at (``SEEN``)."""
         if self.children:  # the probe's own work, in its scratch folder: see watch_sites
             return
-        watched = _dependency(os.path.abspath(path), self.root)
+        watched = _dependency(os.path.abspath(path), self.own)
         if watched is None:
             return
         if watched.endswith((".dist-info", ".egg-info")):
@@ -288,6 +301,29 @@ class Memo:
         known = self.seen.get(watched)
         if known is None or known[0] < level:
             self.seen[watched] = (level, _sig(watched, level))
+
+
+def _well_formed(deps: object, output: object, code: object) -> bool:
+    """Whether a kept result has the shape :meth:`Memo.finish` writes, and its output only
+    what envlock prints (it escapes every control character but the line feed): a memo that
+    is damaged, or that envlock did not write, is never replayed."""
+    return (
+        code in (0, 1)
+        and isinstance(deps, tuple)
+        and all(
+            isinstance(d, tuple) and len(d) == 3 and isinstance(d[0], str) and d[1] in (FULL, SEEN)
+            for d in deps
+        )
+        and isinstance(output, tuple)
+        and all(
+            isinstance(o, tuple)
+            and len(o) == 2
+            and o[0] in (1, 2)
+            and isinstance(o[1], str)
+            and o[1].replace("\n", "").isprintable()
+            for o in output
+        )
+    )
 
 
 class child:
@@ -334,14 +370,14 @@ _SITE = (_STDLIB + "site-packages" + os.sep, _STDLIB + "dist-packages" + os.sep)
 _VOLATILE = ("/proc/", "/sys/", "/dev/")
 
 
-def _dependency(path: str, cache_root: str) -> str | None:
+def _dependency(path: str, own: tuple[str, ...]) -> str | None:
     """The path to watch for ``path``: compiled modules stand for their sources, files in a
     distribution's metadata folder for that folder; the standard library (the interpreter's
-    version is an input), the kernel's pseudo-files (the boot id is) and envlock's own cache
-    are not watched."""
+    version is an input), the kernel's pseudo-files (the boot id is) and envlock's own
+    folders in its cache (``own``) are not watched."""
     if (path.startswith(_STDLIB) and not path.startswith(_SITE)) or path == _STDLIB[:-1]:
         return None
-    if path.startswith(_VOLATILE) or path.startswith(cache_root):
+    if path.startswith(_VOLATILE) or _within(path, own):
         return None
     folder, base = os.path.split(path)
     if os.path.basename(folder) == "__pycache__" and base.endswith(".pyc"):
@@ -349,6 +385,12 @@ def _dependency(path: str, cache_root: str) -> str | None:
     if folder.endswith((".dist-info", ".egg-info")):
         return folder
     return path
+
+
+def _within(path: str, folders: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of ``folders`` or in one (a path that only begins with the
+    same characters, or a folder that holds one of them, is not)."""
+    return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
 
 _PROCESSES = frozenset(
@@ -378,7 +420,7 @@ def _record(memo: Memo, event: str, args: tuple[Any, ...]) -> None:
             else bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         )
         if writes:  # the probe's scratch files and the cache are not outputs
-            if not memo.children and not os.path.abspath(path).startswith(memo.root):
+            if not memo.children and not _within(os.path.abspath(path), memo.own):
                 memo.refuse(f"it wrote {_shown(path)}")
             return
         memo.note(path, FULL)
@@ -431,8 +473,9 @@ def watch(path: str | os.PathLike[str]) -> None:
 
 def watch_sites(entries: list[str]) -> None:
     """Record what a probe run in another process read: the folders on its ``sys.path``
-    (missing ones too), each distribution's metadata folder in them, and the ``.pth`` and
-    ``*customize.py`` files that shape ``sys.path`` at start-up."""
+    (missing ones too), each distribution's metadata folder in them, the ``.pth`` and
+    ``*customize.py`` files that shape ``sys.path`` at start-up, and the paths the ``.pth``
+    files name (``site`` adds a missing folder once it exists)."""
     memo = _recording
     if memo is None:
         return
@@ -448,6 +491,25 @@ def watch_sites(entries: list[str]) -> None:
                 "usercustomize.py",
             ):
                 memo.note(os.path.join(entry, name), FULL)
+            if name.endswith(".pth"):
+                for path in _pth_paths(os.path.join(entry, name)):
+                    memo.note(path, SEEN)
+
+
+def _pth_paths(pth: str) -> list[str]:
+    """The paths a ``.pth`` file's lines name, as ``site`` reads them (not comments, not
+    ``import`` lines; relative to the file's folder), whether they exist or not."""
+    try:
+        with open(pth, "rb") as f:
+            text = f.read(MAX_PTH).decode("utf-8", "surrogateescape")
+    except OSError:
+        return []
+    folder = os.path.dirname(pth)
+    return [
+        os.path.join(folder, line.rstrip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("#", "import ", "import\t"))
+    ]
 
 
 def watch_loaded(payload: object) -> None:

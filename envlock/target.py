@@ -134,12 +134,32 @@ def probe(target: Target, variable_names: list[str], details: bool = False) -> d
         stamp.watch(target.python)
         with stamp.child():
             payload = _run_probe(target.python, Path(_probe.__file__), variable_names, details)
-    if stamp.recording() is not None:
+    memo = stamp.recording()
+    if memo is not None:
         sites = payload.get("sys_path")
         stamp.watch_sites([str(p) for p in sites] if isinstance(sites, list) else [])
         if isinstance(payload.get("prefix"), str):
             stamp.watch(os.path.join(payload["prefix"], "pyvenv.cfg"))
+        launcher = _launcher(target, payload)
+        if launcher:
+            memo.refuse(launcher)
     return payload
+
+
+def _launcher(target: Target, payload: dict[str, Any]) -> str:
+    """Why ``target.python`` is a launcher, or ``""``: the interpreter that ran the probe is
+    not that file (nor a link to it), so it was chosen by the launcher (a pyenv or asdf shim,
+    a wrapper script) from files of its own (``pyenv global`` rewrites one)."""
+    if target.in_process or target.python is None:
+        return ""
+    ran = payload.get("executable")
+    if isinstance(ran, str) and ran and _same_path(ran, target.python):
+        return ""
+    shown = display_path(ran) if isinstance(ran, str) and ran else "an unknown interpreter"
+    return (
+        f"{display_path(target.python)} is a launcher (it ran {shown}), which can choose "
+        "another interpreter with no file this check read changing"
+    )
 
 
 def _run_probe(

@@ -335,6 +335,58 @@ def test_parsed_lockfile_cache_holds_the_bytes_it_was_parsed_from(
     assert lockfile.load(first) == sample()
 
 
+def _entry_parts(entry: Path, raw: bytes) -> tuple[bytes, bytes]:
+    """A parsed-lockfile cache entry: its key (a header line, then the lockfile's bytes), and
+    the parsed data (JSON)."""
+    stored = entry.read_bytes()
+    end = stored.index(b"\n") + 1 + len(raw)
+    return stored[:end], stored[end:]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="gives a file to another user"
+)
+def test_parsed_lockfile_cache_reads_only_this_users_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder shared by a team: an entry another user wrote for the same bytes, with
+    other data, must not stand for the lockfile (it would make `verify` compare against a
+    lockfile no one wrote, even with --no-cache)."""
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    lockfile.dump(sample(), first)
+    other = Lockfile({"third": sample().environments["other"]})
+    lockfile.dump(other, second)
+    assert lockfile.load(first) == sample()
+    (first_entry,) = (tmp_path / "cache" / "lockfiles").glob("*.entry")
+    assert lockfile.load(second) == other
+    (second_entry,) = set(first_entry.parent.glob("*.entry")) - {first_entry}
+    key, _ = _entry_parts(first_entry, first.read_bytes())
+    _, other_data = _entry_parts(second_entry, second.read_bytes())
+    first_entry.unlink()
+    first_entry.write_bytes(key + other_data)
+    os.chown(first_entry, 65534, 65534)
+    assert lockfile.load(first) == sample()
+
+
+def test_parsed_lockfile_cache_writes_no_entry_through_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link planted at an entry's temporary name (in a cache folder others can write to)
+    must not make envlock overwrite the file it points to."""
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    first = tmp_path / "first.yaml"
+    lockfile.dump(sample(), first)
+    assert lockfile.load(first) == sample()
+    (entry,) = (tmp_path / "cache" / "lockfiles").glob("*.entry")
+    entry.unlink()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (entry.parent / f".{entry.name}.{os.getpid()}.tmp").symlink_to(victim)
+    assert lockfile.load(first) == sample()
+    assert victim.read_text() == "precious"
+
+
 @pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
 def test_unicode_line_breaks_in_a_value_read_back(
     tmp_path: Path, yaml_loader: str, char: str

@@ -7,12 +7,14 @@ these tests wait that long (``settle``) where they need a result to be kept."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from condafactory import make_conda_prefix, write_history, write_record
@@ -142,6 +144,68 @@ def test_probe_in_another_interpreter_sees_a_pth_edited_in_place(
     assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
 
 
+def test_a_folder_a_pth_names_is_watched_until_it_exists(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    """``site`` puts the folder a ``.pth`` line names on ``sys.path`` only once it exists:
+    one missing when the check ran is watched, so ``pip install --target`` creating it is
+    checked. Here the ``.pth`` is in the user site-packages (``PYTHONUSERBASE``), which a
+    venv made with ``--system-site-packages`` imports from."""
+    venv = tmp_path / "venv"
+    py = make_venv(venv, system_site_packages=True)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    user_base = tmp_path / "userbase"
+    user_site = user_base / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    user_site /= "site-packages"
+    user_site.mkdir(parents=True)
+    shared = tmp_path / "shared"
+    (user_site / "shared.pth").write_text(f"{shared}\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache, venv, PYTHONUSERBASE=str(user_base))
+    assert envlock("capture", "--no-runtime", cwd=project, env=env).returncode == 0
+    settle()
+    assert _verify(project, env).returncode == 0
+    assert REPLAYED in _verify(project, env).stderr
+
+    pip_install(py, "--target", str(shared), "--find-links", str(wheelhouse), "gamma")
+    found = _verify(project, env)
+    assert "gamma" in found.stdout and REPLAYED not in found.stderr  # an extra: a warning
+
+
+def test_a_launcher_that_chooses_the_interpreter_is_not_kept(
+    tmp_path: Path, wheelhouse: Path, cache: Path
+) -> None:
+    """``--python`` naming a launcher (pyenv's and asdf's shims are scripts that run the
+    interpreter a file of their own names: ``pyenv global`` rewrites it): the interpreter it
+    runs can change with no file the check read changing, so its result is not kept."""
+    one, two = make_venv(tmp_path / "one"), make_venv(tmp_path / "two")
+    pip_install(one, "--find-links", str(wheelhouse), "alpha==1.0")
+    pip_install(two, "--find-links", str(wheelhouse), "alpha==2.0")
+    chosen = tmp_path / "version"
+    chosen.write_text(str(one))
+    shim = tmp_path / "shims" / "python"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "$(cat {chosen})" "$@"\n')
+    shim.chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(cache)
+    assert (
+        envlock("capture", "--no-runtime", "--python", str(shim), cwd=project, env=env).returncode
+        == 0
+    )
+    settle()
+    first = _verify(project, env, "-v", "--python", str(shim))
+    assert first.returncode == 0, first.stderr
+
+    chosen.write_text(str(two))  # `pyenv global`: the shim now runs another interpreter
+    switched = _verify(project, env, "-v", "--python", str(shim))
+    assert switched.returncode == 1 and REPLAYED not in switched.stderr
+    assert "alpha: 1.0 -> 2.0" in switched.stdout
+    assert "is a launcher" in first.stderr  # said with -v
+
+
 def test_conda_prefix_read_from_files(tmp_path: Path, cache: Path) -> None:
     prefix = tmp_path / "env"
     make_conda_prefix(prefix)
@@ -161,6 +225,30 @@ def test_conda_prefix_read_from_files(tmp_path: Path, cache: Path) -> None:
     (prefix / "conda-meta" / "zlib-1.3.1-h4ab18f5_1.json").unlink()
     removed = _verify(project, env, "--prefix", str(prefix))
     assert removed.returncode == 1 and "zlib" in removed.stdout
+
+
+def test_a_cache_folder_that_holds_the_project_watches_it(tmp_path: Path, wheelhouse: Path) -> None:
+    """``ENVLOCK_CACHE_DIR`` may hold the project and its venv (a CI job that keeps its whole
+    workspace, or a cache folder named like the venv's): only envlock's own folders in it are
+    left unwatched, and a report written in it is still an output."""
+    venv = tmp_path / "venv"
+    py = make_venv(venv)
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==1.0")
+    env = _env(tmp_path, venv)
+    assert envlock("capture", "--no-runtime", cwd=tmp_path, env=env).returncode == 0
+    settle()
+    assert _verify(tmp_path, env).returncode == 0
+    assert REPLAYED in _verify(tmp_path, env).stderr
+
+    pip_install(py, "--find-links", str(wheelhouse), "alpha==2.0")
+    drift = _verify(tmp_path, env)
+    assert drift.returncode == 1 and REPLAYED not in drift.stderr
+    settle()
+    report = tmp_path / "report.json"
+    for _ in range(2):
+        report.unlink(missing_ok=True)
+        done = _verify(tmp_path, env, "--format", "json", "--output", str(report))
+        assert done.returncode == 1 and REPLAYED not in done.stderr and report.exists()
 
 
 def test_a_report_written_to_a_file_is_never_replayed(
@@ -310,6 +398,56 @@ def test_what_a_run_read_and_looked_at_is_kept_and_checked(memo_root: Path) -> N
     assert memo.replay(quiet=True) == 1
     (memo_root / "new.txt").write_text("a path that was missing now exists")
     assert memo.replay(quiet=True) is None
+
+
+def test_a_link_planted_in_the_cache_folder_is_not_written_through(memo_root: Path) -> None:
+    """A cache folder others can write to (``ENVLOCK_CACHE_DIR`` shared by a team): a link
+    planted at the name the memo is first written to must not make envlock overwrite the
+    file it points to."""
+    settle()
+    victim = memo_root / "victim.txt"
+    victim.write_text("precious")
+    memo = _memo(memo_root)
+    os.makedirs(os.path.dirname(memo.path))
+    os.symlink(victim, f"{memo.path}.{os.getpid()}.tmp")
+    memo.start()
+    memo.finish(0)
+    assert victim.read_bytes() == b"precious"
+    assert not os.path.islink(memo.path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda d: {**d, 2: (*d[2], ("/x", 2))}, id="a dependency cut short"),
+        pytest.param(lambda d: {**d, 2: (*d[2], (None, 2, None))}, id="a dependency unnamed"),
+        pytest.param(lambda d: {**d, 3: ((1, "ok\x1b]0;owned\x07\n"),)}, id="an escape sequence"),
+        pytest.param(lambda d: {**d, 3: ((1, b"bytes\n"),)}, id="output not text"),
+        pytest.param(lambda d: {**d, 3: ((1,),)}, id="output cut short"),
+        pytest.param(lambda d: {**d, 4: 7}, id="an exit status never kept"),
+        pytest.param(lambda d: {**d, 5: 1e300}, id="a time out of range"),
+    ],
+)
+def test_a_damaged_or_foreign_memo_is_never_replayed(
+    damage: Callable[[dict[int, Any]], dict[int, Any]],
+    memo_root: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not replayed, and no traceback: the check runs again. A kept output holds only what
+    envlock prints, which never has a control character but the line feed."""
+    settle()
+    memo = _memo(memo_root)
+    memo.start()
+    (memo_root / "old.txt").read_text()
+    print("the report")
+    memo.finish(0)
+    assert _kept(memo) and memo.replay(quiet=True) == 0
+    capsys.readouterr()
+    kept = dict(enumerate(marshal.loads(Path(memo.path).read_bytes())))
+    damaged = damage(kept)
+    Path(memo.path).write_bytes(marshal.dumps(tuple(damaged[i] for i in range(len(damaged)))))
+    assert memo.replay(quiet=False) is None
+    assert capsys.readouterr() == ("", "")
 
 
 # Interpreters envlock supports on the host, where this machine has them: Python 3.9 and 3.10's
