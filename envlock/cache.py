@@ -80,8 +80,8 @@ def get(raw: bytes, fmt: str) -> Any:
     path, key = entry
     try:
         with open(path, "rb") as f:
-            if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
-                return None  # a shared cache folder: only this user's own entries count
+            if not mine(f.fileno()):
+                return None
             stored = f.read()
         if not stored.startswith(key):
             return None
@@ -101,16 +101,40 @@ def put(raw: bytes, fmt: str, data: Any) -> None:
     try:
         text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)  # left by a run interrupted here, with this process id
-        # a new file, never through a link another user planted in a shared cache folder
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        with os.fdopen(os.open(tmp, flags, 0o600), "wb") as f:
-            f.write(key + text.encode("ascii"))
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # (_prune passes it by)
+        write_new(str(path), str(tmp), key + text.encode("ascii"))
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
         pass
+
+
+def mine(fd: int) -> bool:
+    """Whether the open file ``fd`` is this user's: in a cache folder others can write to,
+    only this user's own entries (and :mod:`envlock.stamp`'s memos) count."""
+    return not hasattr(os, "getuid") or os.fstat(fd).st_uid == os.getuid()
+
+
+def write_new(path: str, tmp: str, data: bytes) -> None:
+    """Put ``data`` at ``path`` whole: written to ``tmp`` (a name with this process's id), a
+    new file, never through a link another user planted in a shared cache folder, then
+    renamed. Raises :class:`OSError`, ``tmp`` removed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        remove(tmp)  # left by a run interrupted here, with this process id
+        with os.fdopen(os.open(tmp, flags, 0o600), "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        remove(tmp)
+        raise
+
+
+def remove(path: str) -> None:
+    """Remove ``path`` if it can be; never fails."""
+    try:
+        os.unlink(path)
+    except OSError:
+        return
 
 
 def _prune(folder: Path) -> None:

@@ -46,6 +46,7 @@ import os
 import sys
 
 from envlock import __version__
+from envlock.cache import LOCKFILES, mine, remove, write_new
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 FORMAT = 2  # 2: the inputs kept as a digest
 MARGIN_NS = 2_000_000_000
 MAX_ENTRIES = 64
-MAX_PTH = 1 << 20  # bytes read of one .pth file
 FULL, SEEN = 2, 1  # a file read or folder listed: all of its status; a path looked at: identity
 
 # Variables that name a terminal session or connection, or that git and pre-commit set for a
@@ -146,8 +146,6 @@ class Memo:
     :meth:`finish` with the exit code."""
 
     def __init__(self, inputs: str, root: str, path: str) -> None:
-        from envlock.cache import LOCKFILES
-
         self.inputs = inputs
         self.root = root
         self.path = path
@@ -168,7 +166,7 @@ class Memo:
         is as it was; ``None`` otherwise."""
         try:
             with open(self.path, "rb") as f:
-                if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
+                if not mine(f.fileno()):
                     return None  # a shared cache folder: only this user's own memos count
                 data = marshal.loads(f.read())
             fmt, inputs, deps, output, code, when = data
@@ -269,19 +267,10 @@ class Memo:
 
     def _write(self, blob: bytes) -> str:
         folder = os.path.dirname(self.path)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            _remove(tmp)  # left by a run interrupted here, with this process id
-            # a new file, never through a link: in a cache folder that others can write to, a
-            # link planted at this name would make the memo overwrite the file it points to
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-            fd = os.open(tmp, flags, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, self.path)
+            write_new(self.path, f"{self.path}.{os.getpid()}.tmp", blob)
         except OSError as e:
-            _remove(tmp)
             return f"cannot write {_shown(self.path)}: {e.strerror}"
         _prune(folder)
         return ""
@@ -479,6 +468,8 @@ def watch_sites(entries: list[str]) -> None:
     memo = _recording
     if memo is None:
         return
+    from envlock.static import pth_entries  # (recording only: the replay path never needs it)
+
     for entry in entries:
         memo.note(entry, FULL)
         try:
@@ -492,24 +483,8 @@ def watch_sites(entries: list[str]) -> None:
             ):
                 memo.note(os.path.join(entry, name), FULL)
             if name.endswith(".pth"):
-                for path in _pth_paths(os.path.join(entry, name)):
+                for path in pth_entries(os.path.join(entry, name)):
                     memo.note(path, SEEN)
-
-
-def _pth_paths(pth: str) -> list[str]:
-    """The paths a ``.pth`` file's lines name, as ``site`` reads them (not comments, not
-    ``import`` lines; relative to the file's folder), whether they exist or not."""
-    try:
-        with open(pth, "rb") as f:
-            text = f.read(MAX_PTH).decode("utf-8", "surrogateescape")
-    except OSError:
-        return []
-    folder = os.path.dirname(pth)
-    return [
-        os.path.join(folder, line.rstrip())
-        for line in text.splitlines()
-        if line.strip() and not line.startswith(("#", "import ", "import\t"))
-    ]
 
 
 def watch_loaded(payload: object) -> None:
@@ -580,11 +555,4 @@ def _prune(folder: str) -> None:
     except OSError:
         return
     for _, path in entries[: max(0, len(entries) - MAX_ENTRIES)]:
-        _remove(path)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        return
+        remove(path)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _PYDIR = re.compile(r"^python(\d+)\.(\d+)(t?)$")
-_MAX_PTH = 1 << 20  # characters read of one .pth file
+_MAX_PTH = 1 << 20  # bytes read of one .pth file
 
 
 def site_packages(prefix: Path, cfg: dict[str, str] | None = None) -> list[Path]:
@@ -64,19 +64,27 @@ def _pth_folders(site: Path) -> list[Path]:
         return []
     folders = []
     for name in names:
-        try:
-            with open(site / name, encoding="utf-8", errors="replace") as f:
-                lines = f.read(_MAX_PTH).splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            line = line.rstrip()
-            if not line or line.startswith(("#", "import ", "import\t")):
-                continue
-            folder = site / line
+        for entry in pth_entries(os.path.join(site, name)):
+            folder = Path(entry)
             if folder.is_dir() or (folder.suffix.lower() == ".egg" and folder.is_file()):
                 folders.append(Path(os.path.normpath(folder)))
     return folders
+
+
+def pth_entries(pth: str) -> list[str]:
+    """The paths a ``.pth`` file's lines name, as ``site`` reads them (not comments, not
+    ``import`` lines; relative to the file's folder), whether they exist or not."""
+    try:
+        with open(pth, "rb") as f:
+            text = f.read(_MAX_PTH).decode("utf-8", "surrogateescape")
+    except OSError:
+        return []
+    folder = os.path.dirname(pth)
+    return [
+        os.path.join(folder, line.rstrip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("#", "import ", "import\t"))
+    ]
 
 
 def _own_site_packages(prefix: Path, folder: str | None) -> list[Path]:
