@@ -102,13 +102,14 @@ def resolve(
             if found is None:
                 raise TargetError(f"{display_path(exe)}: no such interpreter")
             exe = found
+        exe = exe.absolute()
         if os.path.abspath(exe) == os.path.abspath(sys.executable):
             return Target(Path(sys.prefix), exe, "--python", in_process=True)
-        return Target(None, exe.absolute(), "--python")
+        return Target(None, exe, "--python")
     for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         value = environ.get(var)
         if value:
-            return _from_prefix(Path(value), var)
+            return _from_prefix(Path(value).absolute(), var)
     dot_venv = cwd / ".venv"
     if dot_venv.is_dir():
         return _from_prefix(dot_venv.absolute(), "./.venv")

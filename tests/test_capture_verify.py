@@ -120,6 +120,33 @@ def test_target_interpreter_lacks_envlock(venv: Path) -> None:
     assert done.returncode != 0
 
 
+def test_python_given_as_a_relative_path_to_the_running_interpreter(tmp_path: Path) -> None:
+    # `--python bin/python` from inside the venv envlock runs in: probed in-process, and the
+    # runtime probes, which run in a temporary directory, were given the relative path and
+    # could not start ("cuda probe: cannot run python").
+    where = Path(sys.prefix).parent
+    relative = os.path.relpath(sys.executable, where)  # e.g. 3.11.7/bin/python
+    lockfile = tmp_path / "l.yaml"
+    done = envlock("capture", str(lockfile), "--python", relative, cwd=where, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert "in-process" in done.stderr
+    assert "cannot run" not in done.stderr, done.stderr
+    assert "cuda" in validate(lockfile)["environments"]["linux-64"]
+
+
+@pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
+def test_active_environment_given_as_a_relative_path(
+    venv: Path, locked: Path, variable: str
+) -> None:
+    # The probe runs in a temporary directory: it was given `main/bin/python` and could not
+    # start.
+    prefix = venv.parent.parent
+    env = _env(**{variable: prefix.name})
+    done = envlock("verify", str(locked), "--no-runtime", cwd=prefix.parent, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"environment {prefix.name} ({variable}; probe in its interpreter)" in done.stderr
+
+
 def test_capture_records_what_pip_wrote(locked: Path, sources: dict[str, object]) -> None:
     data = validate(locked)
     (name,) = data["environments"]
