@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 from factory import build_wheel, make_venv, pip_install
 from support import envlock, validate
@@ -60,6 +62,102 @@ def test_diff_against_the_live_environment(locks: tuple[Path, Path], venv: Path)
     done = envlock("diff", str(b), "--python", str(venv), cwd=a.parent, env=_env())
     assert done.returncode == 1
     assert "b.yaml vs live" in done.stdout and "alpha: 1.0.1 -> 1.0" in done.stdout
+
+
+SCHEMAS = Path(__file__).parents[1] / "schemas"
+
+
+@pytest.fixture
+def team_files(tmp_path: Path, venv: Path) -> tuple[Path, Path]:
+    """The team's file (ci, laptop, old) and a teammate's (ci with another alpha, laptop, new),
+    each environment captured from the real venv."""
+    a, b = tmp_path / "team.yaml", tmp_path / "mine.yaml"
+    for path, names in ((a, ("ci", "laptop", "old")), (b, ("ci", "laptop", "new"))):
+        for name in names:
+            done = envlock(
+                "capture", "--python", str(venv), str(path), "--name", name, "--no-runtime",
+                cwd=tmp_path, env=_env(),
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+    text = b.read_text()
+    assert text.count("alpha: {version: '1.0'") == 3
+    b.write_text(text.replace("alpha: {version: '1.0'", "alpha: {version: 1.0.1", 1))  # ci's
+    return a, b
+
+
+def test_diff_compares_each_environment_both_files_have(team_files: tuple[Path, Path]) -> None:
+    a, b = team_files
+    done = envlock("diff", a.name, b.name, cwd=a.parent, env=_env())
+    assert done.returncode == 1, done.stderr
+    assert "team.yaml vs mine.yaml [ci]: 2 packages checked" in done.stdout
+    assert "alpha: 1.0 -> 1.0.1" in done.stdout
+    assert "team.yaml vs mine.yaml [laptop]: 2 packages checked: matches" in done.stdout
+    assert "new: only in mine.yaml; not compared" in done.stdout
+    assert "old: only in team.yaml; not compared" in done.stdout
+    assert done.stdout.rstrip().endswith("drift in 1 of 2 environments: ci")
+
+    done = envlock("diff", a.name, b.name, "--format", "json", cwd=a.parent, env=_env())
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, json.loads((SCHEMAS / "diff-report.schema.json").read_text()))
+    single = json.loads((SCHEMAS / "report.schema.json").read_text())
+    for each in report["environments"]:
+        jsonschema.validate(each, single)
+    assert report["kind"] == "lockfile-diff" and report["status"] == "drift"
+    assert report["counts"] == {"environments": 2, "match": 1, "warnings": 0, "drift": 1}
+    assert (report["only_in_a"], report["only_in_b"]) == (["old"], ["new"])
+    ci, laptop = report["environments"]
+    assert (ci["environment"], ci["status"], laptop["environment"], laptop["status"]) == (
+        "ci", "drift", "laptop", "match"
+    )  # fmt: skip
+    assert [(f["subject"], f["expected"], f["actual"]) for f in ci["findings"]] == [
+        ("alpha", "1.0", "1.0.1")
+    ]
+
+    done = envlock("diff", a.name, b.name, "--format", "junit", cwd=a.parent, env=_env())
+    root = ET.fromstring(done.stdout)
+    suites = {s.get("name"): s for s in root}
+    assert list(suites) == ["envlock [ci]", "envlock [laptop]", "envlock: not compared"]
+    assert (root.get("failures"), root.get("skipped")) == ("1", "2")
+    assert root.get("tests") == str(sum(int(s.get("tests", "0")) for s in root))
+    skipped = [(c.get("name"), c[0].get("message")) for c in suites["envlock: not compared"]]
+    assert skipped == [
+        ("old", "only in team.yaml; not compared"),
+        ("new", "only in mine.yaml; not compared"),
+    ]
+
+    done = envlock("diff", a.name, b.name, "--format", "github", cwd=a.parent, env=_env())
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("::error ") and "alpha: 1.0 -> 1.0.1 [ci]" in lines[0]
+    assert [line.split("::")[-1] for line in lines[1:]] == [
+        "old: only in team.yaml; not compared",
+        "new: only in mine.yaml; not compared",
+    ]
+
+    done = envlock("diff", a.name, b.name, "--format", "markdown", cwd=a.parent, env=_env())
+    assert done.stdout.startswith("## envlock diff: drift\n")
+    assert "### ci: drift" in done.stdout and "### laptop: matches" in done.stdout
+
+    # --env asks for one environment: the single-environment report, as before.
+    done = envlock("diff", a.name, b.name, "--env", "laptop", "--format", "json", cwd=a.parent)
+    assert done.returncode == 0, done.stderr
+    assert "kind" not in json.loads(done.stdout)
+    same = envlock("diff", a.name, a.name, cwd=a.parent, env=_env())
+    assert same.returncode == 0 and same.stdout.rstrip().endswith("all 3 environments match")
+
+
+def test_diff_of_one_shared_environment_says_what_it_left_out(
+    team_files: tuple[Path, Path], venv: Path
+) -> None:
+    a, _ = team_files
+    one = a.parent / "one.yaml"
+    done = envlock("capture", "--python", str(venv), one.name, "--name", "ci", "--no-runtime",
+                   cwd=a.parent, env=_env())  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = envlock("diff", a.name, one.name, "--format", "json", cwd=a.parent, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["environment"] == "ci"
+    assert "team.yaml: not compared: laptop, old (compared: ci)" in done.stderr
 
 
 def test_show_summarises(locks: tuple[Path, Path]) -> None:

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
     from envlock.api import Result
     from envlock.cluster import ClusterResult
+    from envlock.pairs import Pairs
 
-    AnyResult = Union[Result, ClusterResult]
+    AnyResult = Union[Result, ClusterResult, Pairs]
 
 # --format NAME -> module of envlock.report
 REPORTERS = {
@@ -130,8 +131,14 @@ def render(result: AnyResult, label: str, fmt: str, colour: bool = False) -> str
 
     from envlock.api import Result
 
-    if not isinstance(result, Result):  # a Dask cluster's: envlock verify --dask
-        from envlock.report import cluster
+    if not isinstance(result, Result):
+        from envlock.pairs import Pairs
+
+        if isinstance(result, Pairs):  # envlock diff A B of several environments
+            from envlock.report import pairs
+
+            return pairs.render(result, label, fmt, colour=colour)
+        from envlock.report import cluster  # a Dask cluster's: envlock verify --dask
 
         return cluster.render(result, label, fmt, colour=colour)
     module = importlib.import_module(f"envlock.report.{REPORTERS[fmt]}")

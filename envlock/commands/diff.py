@@ -26,11 +26,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         parents=[common],
         help="compare two lockfiles, or a lockfile with the live environment",
         description="Compare lockfile A (expected) with lockfile B (actual), or with the "
-        "environment when B is left out. Exit 0: no difference at error severity; 1: there is.",
+        "environment when B is left out. Two lockfiles that share several environments are "
+        "compared environment by environment. Exit 0: no difference at error severity; 1: "
+        "there is.",
     )
     p.add_argument("a", metavar="A", help="the reference lockfile")
     p.add_argument("b", metavar="B", nargs="?", help="the lockfile to compare (default: live)")
-    p.add_argument("--env", metavar="NAME", help="environment name in A (and in B)")
+    p.add_argument(
+        "--env",
+        metavar="NAME",
+        help="environment name in A (and in B); default: each environment both files have",
+    )
     p.add_argument("--env-b", metavar="NAME", help="environment name in B, when it differs")
     add_report_options(p)
     add_target_options(p)
@@ -52,6 +58,12 @@ def pick(lock: Lockfile, name: str | None, where: str, other: Lockfile | None = 
     raise UsageError(f"{where} has environments {', '.join(names)}: choose one with --env NAME")
 
 
+def _say_left_out(args: argparse.Namespace, lock: Lockfile, name: str, shown: str) -> None:
+    others = sorted(set(lock.environments) - {name})
+    if others:
+        say(args, f"{shown}: not compared: {', '.join(others)} (compared: {name})")
+
+
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     refuse_report_over(args, args.a, args.b)
@@ -59,12 +71,21 @@ def run(args: argparse.Namespace) -> int:
     shown_a = display_path(args.a)
     if args.b is not None:
         lock_b = api.load(args.b)
+        shown_b = display_path(args.b)
+        shared = set(lock_a.environments) & set(lock_b.environments)
+        if args.env is None and args.env_b is None and len(shared) > 1:
+            from envlock import pairs
+
+            several = pairs.compare(lock_a, lock_b, shown_a, shown_b, policy)
+            emit(several, f"{shown_a} vs {shown_b}", args)
+            return several.exit_code
         name_a = pick(lock_a, args.env, shown_a, lock_b)
-        name_b = pick(lock_b, args.env_b or args.env or name_a, display_path(args.b))
+        name_b = pick(lock_b, args.env_b or args.env or name_a, shown_b)
         live: Environment = lock_b.environments[name_b]
-        label = f"{shown_a} vs {display_path(args.b)}" + (
-            f" [{name_b}]" if name_b != name_a else ""
-        )
+        if args.env is None and args.env_b is None:  # chosen for the user: say what was not
+            _say_left_out(args, lock_a, name_a, shown_a)
+            _say_left_out(args, lock_b, name_b, shown_b)
+        label = f"{shown_a} vs {shown_b}" + (f" [{name_b}]" if name_b != name_a else "")
     else:
         where = target.resolve(python=args.python, prefix=args.prefix)
         say(args, where.describe())

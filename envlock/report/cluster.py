@@ -190,11 +190,9 @@ def render_github(result: ClusterResult, lockfile: str) -> str:
     for group in result.groups:
         where = f"{group.result.environment}: {who(group.members)}"
         out.append(github.render(replace(group.result, environment=where), lockfile))
-    props = f"file={github.escape_property(lockfile)},"
-    props += f"title={github.escape_property('envlock could not check')}"
     for u in result.unchecked:
         message = f"{u.member.label}: {UNCHECKED_WORDS.get(u.status, u.status)}: {u.problem}"
-        out.append(f"::error {props}::{github.escape_data(message)}\n")
+        out.append(github.command("error", "envlock could not check", lockfile, message) + "\n")
     return "".join(out)
 
 

@@ -31,7 +31,8 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _command(kind: str, title: str, lockfile: str, message: str) -> str:
+def command(kind: str, title: str, lockfile: str, message: str) -> str:
+    """One workflow command line (no newline), annotating ``lockfile``."""
     props = f"file={escape_property(lockfile)},title={escape_property(title)}"
     return f"::{kind} {props}::{escape_data(message)}"
 
@@ -41,11 +42,11 @@ def render(result: Result, lockfile: str) -> str:
     for f in result.findings:
         change = f"{_value(f.expected, f.category)} -> {_value(f.actual, f.category)}"
         message = f"{f.subject}: {change} [{result.environment}]; fix: {f.hint}"
-        command = "error" if fails(result, f) else _COMMANDS.get(f.severity, "warning")
-        lines.append(_command(command, f"envlock {f.category}", lockfile, message))
+        kind = "error" if fails(result, f) else _COMMANDS.get(f.severity, "warning")
+        lines.append(command(kind, f"envlock {f.category}", lockfile, message))
     title = "envlock note" if result.live.complete else "envlock could not read"
     for problem in result.live.warnings:
-        lines.append(_command("warning", title, lockfile, problem))
+        lines.append(command("warning", title, lockfile, problem))
     return "".join(f"{line}\n" for line in lines)
 
 
