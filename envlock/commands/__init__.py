@@ -131,16 +131,15 @@ def render(result: AnyResult, label: str, fmt: str, colour: bool = False) -> str
 
     from envlock.api import Result
 
-    if not isinstance(result, Result):
+    if not isinstance(result, Result):  # several results: their reporter has render_FMT
         from envlock.pairs import Pairs
 
-        if isinstance(result, Pairs):  # envlock diff A B of several environments
-            from envlock.report import pairs
-
-            return pairs.render(result, label, fmt, colour=colour)
-        from envlock.report import cluster  # a Dask cluster's: envlock verify --dask
-
-        return cluster.render(result, label, fmt, colour=colour)
+        # envlock diff A B of several environments, or a Dask cluster's (verify --dask)
+        several = "pairs" if isinstance(result, Pairs) else "cluster"
+        module = importlib.import_module(f"envlock.report.{several}")
+        extra = (colour,) if fmt == "text" else ()
+        report: str = getattr(module, f"render_{fmt}")(result, label, *extra)
+        return report
     module = importlib.import_module(f"envlock.report.{REPORTERS[fmt]}")
     if fmt == "text":
         text: str = module.render(result, label, colour=colour)

@@ -32,18 +32,6 @@ SHOWN = 6  # workers named in a text or GitHub line; Markdown names more, JSON a
 _COLOURS = {"drift": "error", "warnings": "warning", "match": "ok"}
 
 
-def render(result: ClusterResult, lockfile: str, fmt: str, colour: bool = False) -> str:
-    if fmt == "text":
-        return render_text(result, lockfile, colour)
-    renderers = {
-        "json": render_json,
-        "junit": render_junit,
-        "github": render_github,
-        "markdown": render_markdown,
-    }
-    return renderers[fmt](result, lockfile)
-
-
 def who(members: Sequence[Member], limit: int | None = SHOWN) -> str:
     """``client, scheduler tcp://…, 3 workers: tcp://a, tcp://b and 1 more``."""
     others = [m.label for m in members if m.role != "worker"]

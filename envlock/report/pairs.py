@@ -29,18 +29,6 @@ KIND = "lockfile-diff"
 _COLOURS = {"drift": "error", "warnings": "warning", "match": "ok"}
 
 
-def render(result: Pairs, label: str, fmt: str, colour: bool = False) -> str:
-    if fmt == "text":
-        return render_text(result, label, colour)
-    renderers = {
-        "json": render_json,
-        "junit": render_junit,
-        "github": render_github,
-        "markdown": render_markdown,
-    }
-    return renderers[fmt](result, label)
-
-
 def status(result: Result) -> str:
     """A single environment's status, as its JSON report gives it."""
     if not result.findings:
