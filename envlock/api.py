@@ -13,7 +13,7 @@ from envlock import snapshot, static
 from envlock import target as _target
 from envlock.compare import compare
 from envlock.errors import UsageError
-from envlock.findings import ERROR, Finding
+from envlock.findings import ERROR, Finding, run_with
 from envlock.model import ENVIRONMENT_NAME, Environment, Lockfile
 from envlock.nativemodel import CUDA_COMPONENTS
 from envlock.reader import full_match
@@ -251,6 +251,15 @@ class Result:
             counts[f.severity] = counts.get(f.severity, 0) + 1
         return counts
 
+    def fixes_for(self, target: _target.Target) -> Result:
+        """This result with fixes that act on ``target``, where the ``pip`` on ``PATH`` and
+        conda's active environment may not be its (:meth:`envlock.target.Target.fixes_act_on`)."""
+        python, prefix = target.fixes_act_on()
+        if python is None and prefix is None:
+            return self
+        uv_finds_it = target.reason == "./.venv"
+        return replace(self, findings=run_with(self.findings, python, prefix, uv_finds_it))
+
     def __repr__(self) -> str:
         """One line (a notebook shows a cell's last value): the environments and findings
         are its attributes."""
@@ -277,20 +286,21 @@ def verify(
     if not isinstance(lock, Lockfile):
         base_dir = Path(lock).parent if base_dir is None else base_dir
         lock = load(lock)
-    if live is None:
-        if runtime is None:
-            runtime = needs_runtime(lock)
-        live = capture(
-            python=python,
-            prefix=prefix,
-            base_dir=base_dir,
-            target=target,
-            runtime=runtime,
-            variables=policy.variables if policy else (),
-        )
+    if live is not None:
+        name = select(lock, live, env)
+        return result(name, lock.environments[name], live, policy)
+    if runtime is None:
+        runtime = needs_runtime(lock)
+    if target is None:
+        target = _target.resolve(python=python, prefix=prefix)
+    live = capture(
+        base_dir=base_dir,
+        target=target,
+        runtime=runtime,
+        variables=policy.variables if policy else (),
+    )
     name = select(lock, live, env)
-    expected = lock.environments[name]
-    return result(name, expected, live, policy)
+    return result(name, lock.environments[name], live, policy).fixes_for(target)
 
 
 def result(
@@ -332,10 +342,11 @@ def verify_against(
     path = Path(path)
     if text is None:
         text = _foreign.read(path)  # a file that is not there is said before the probe runs
+    captured = live is None
     if live is None:
+        if target is None:
+            target = _target.resolve(python=python, prefix=prefix)
         live = capture(
-            python=python,
-            prefix=prefix,
             base_dir=path.absolute().parent,
             target=target,
             runtime=False,
@@ -356,7 +367,7 @@ def verify_against(
     label = _foreign.FORMATS[lock.format][1]
     chosen = [part for part in (lock.environment, lock.platform) if part]
     name = f"{label}: {', '.join(chosen)}" if chosen else label
-    return Result(
+    result = Result(
         name,
         findings,
         live,
@@ -367,6 +378,7 @@ def verify_against(
             side for side, wants in (("pip", lock.pip), ("conda", lock.conda)) if wants is not None
         ),
     )
+    return result.fixes_for(target) if captured and target is not None else result
 
 
 def _foreign_view(lock: Foreign) -> Environment:

@@ -66,6 +66,44 @@ def shell_word(text: str) -> str:
     return f"'{text}'"
 
 
+def run_with(
+    findings: tuple[Finding, ...],
+    python: str | None,
+    prefix: str | None,
+    uv_finds_it: bool = False,
+) -> tuple[Finding, ...]:
+    """``findings`` whose fixes act on an environment that is not the active one (where the
+    ``pip`` on ``PATH``, the environment uv finds and conda's active one are another's), its
+    interpreter and prefix as shown: ``pip install X`` becomes ``PYTHON -m pip install X``;
+    ``uv pip install X`` becomes ``uv pip install --python PYTHON X``, unless ``uv_finds_it``
+    (the project's ``.venv``); ``conda install X`` becomes ``conda install -p PREFIX X``."""
+    import re
+    from dataclasses import replace
+
+    def command(m: re.Match[str]) -> str:
+        uv, pip, conda = m[1], m[2], m[3]
+        if conda:
+            return f"conda {conda} -p {_plain_path(prefix)}" if prefix else m[0]
+        if uv:
+            return (
+                m[0]
+                if uv_finds_it or not python
+                else f"uv pip {pip} --python {_plain_path(python)}"
+            )
+        return f"{_plain_path(python)} -m pip {pip}" if python else m[0]
+
+    pattern = re.compile(r"(?<![\w./-])(?:(uv )?pip (install|uninstall)|conda (install|remove))\b")
+    return tuple(replace(f, hint=pattern.sub(command, f.hint)) for f in findings)
+
+
+def _plain_path(path: str) -> str:
+    """A path as one shell word, quoted only where it needs to be (``.venv/bin/python``)."""
+    import shlex
+
+    home, sep, rest = path.partition("/") if path.startswith("~") else ("", "", path)
+    return home + sep + shlex.quote(rest)
+
+
 def shell_path(path: str) -> str:
     """A path as one shell word (:func:`shell_word`), a home directory's leading ``~`` or
     ``~NAME`` left outside the quotes, where the shell expands it (``'~/x'`` would name a

@@ -38,6 +38,24 @@ class Target:
     def method(self) -> str:
         return "static" if self.python is None and not self.in_process else "probe"
 
+    def fixes_act_on(self) -> tuple[str | None, str | None]:
+        """The interpreter and the prefix, as shown, that fixes must name (``.venv/bin/python
+        -m pip``, ``conda install -p env``) when the ``pip`` on ``PATH`` and conda's active
+        environment may be another's: an environment named with ``--python`` or ``--prefix``,
+        or a ``./.venv`` that is not active. ``(None, None)`` for the active environment and
+        the running interpreter."""
+        if self.reason not in ("--python", "--prefix", "./.venv"):
+            return None, None
+        python = self.python or (interpreter_in(self.prefix) if self.prefix else None)
+        prefix = self.prefix
+        if prefix is None and python is not None:  # bin/python, Scripts/python.exe, python.exe
+            home = python.parent
+            prefix = home.parent if home.name in ("bin", "Scripts") else home
+        return (
+            display_path(python) if python is not None else None,
+            display_path(prefix) if prefix is not None else None,
+        )
+
     def describe(self) -> str:
         return f"environment {self.summary()}"
 

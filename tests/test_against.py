@@ -116,7 +116,7 @@ def test_requirements_drift(work: Path, venv: dict[str, object]) -> None:
     assert ("extra", "beta", None, "1.0", "warning") in found
     assert any(f[0] == "source" and f[1] == "gitpkg" for f in found)
     fixes = {f["subject"]: f["hint"] for f in report["findings"]}
-    assert fixes["zeta"].startswith("pip install 'zeta==1.0'")
+    assert fixes["zeta"].startswith(f"{venv['python']} -m pip install 'zeta==1.0'")
     # the marker that holds nowhere keeps "unrelated" out of the findings
     assert not any(f[1] == "unrelated" for f in found)
 

@@ -287,7 +287,8 @@ def test_every_drift_category_for_real(
     source = [f for f in report["findings"] if f["category"] == "source"]
     assert [f["subject"] for f in source] == ["gitpkg"]
     assert sources["commit"] in source[0]["expected"] and new_commit in source[0]["actual"]
-    assert source[0]["hint"].startswith("pip install --force-reinstall --no-deps 'gitpkg @ git+")
+    fix = f"{python} -m pip install --force-reinstall --no-deps 'gitpkg @ git+"
+    assert source[0]["hint"].startswith(fix)
     assert report["exit_code"] == 1 and report["status"] == "drift"
     assert report["counts"]["error"] == 4
 
@@ -301,7 +302,7 @@ def test_version_drift_text_report(
     assert done.returncode == 1
     assert "Version changes (1)" in done.stdout
     assert "alpha: 1.0 -> 2.0" in done.stdout
-    assert "fix: pip install 'alpha==1.0'" in done.stdout
+    assert f"fix: {python} -m pip install 'alpha==1.0'" in done.stdout  # not the active env's
     assert "\033[" not in done.stdout  # no colour when not a terminal
 
 
@@ -334,11 +335,12 @@ def test_installer_drift(
         ("installer", "gamma", "pip", "uv", "warning")
     ]
     assert result.exit_code == 0
-    # the fix given, run (offline, from the wheelhouse), puts pip's record back
+    # the fix given, run (offline, from the wheelhouse), puts pip's record back; it names
+    # the interpreter given, whose environment is not the active one
     fix = result.findings[0].hint.split("; ", 1)[1].split(", or ")[0]
-    assert fix == "pip install --force-reinstall --no-deps 'gamma==1.0'"
-    assert fix.startswith("pip install ")  # (the host's pip, as the venv has none)
-    pip_install(python, *shlex.split(fix)[2:], "--find-links", str(wheelhouse))
+    assert fix == f"{python} -m pip install --force-reinstall --no-deps 'gamma==1.0'"
+    # (the host's pip with --python: this venv has none)
+    pip_install(python, *shlex.split(fix)[4:], "--find-links", str(wheelhouse))
     assert api.verify(locked, python=str(python)).findings == ()
 
 
@@ -359,8 +361,9 @@ def test_uv_environment_hints_are_uvs_commands(tmp_path: Path, wheelhouse: Path)
     assert envlock("capture", cwd=tmp_path, env=_env()).returncode == 0  # finds ./.venv
     uv("pip", "install", *offline, "alpha==2.0", "delta==1.0")
     uv("pip", "uninstall", "gamma")
-    result = api.verify(tmp_path / "envlock.yaml", python=str(python))
-    fixes = {f.subject: f.hint.split(", or ")[0] for f in result.findings}
+    done = envlock("verify", "--format", "json", cwd=tmp_path, env=_env())  # ./.venv
+    assert done.returncode == 1, done.stderr
+    fixes = {f["subject"]: f["hint"].split(", or ")[0] for f in json.loads(done.stdout)["findings"]}
     assert fixes == {
         "alpha": "uv pip install 'alpha==1.0'",
         "delta": "uv pip uninstall delta",
@@ -370,6 +373,32 @@ def test_uv_environment_hints_are_uvs_commands(tmp_path: Path, wheelhouse: Path)
         args = shlex.split(fix)[1:]
         uv(*args, *(offline if args[1] == "install" else []))
     assert api.verify(tmp_path / "envlock.yaml", python=str(python)).findings == ()
+    # With --python (the environment named, so maybe not the one uv finds): uv is told which.
+    uv("pip", "install", *offline, "alpha==2.0")
+    (finding,) = api.verify(tmp_path / "envlock.yaml", python=str(python)).findings
+    assert finding.hint.startswith(f"uv pip install --python {python} 'alpha==1.0', or ")
+
+
+def test_fixes_for_a_project_venv_that_is_not_active_run_its_pip(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    """envlock installed elsewhere (pipx), the project's ``.venv`` not activated: the ``pip``
+    on ``PATH`` is another environment's, so the fix runs the ``.venv``'s own, and works as
+    printed."""
+    python = make_venv(tmp_path / ".venv", with_pip=True)
+    offline = ["--no-index", "--find-links", str(wheelhouse)]
+    pip_install(python, *offline, "alpha==1.0", "gamma==1.0")
+    assert envlock("capture", "--no-runtime", cwd=tmp_path, env=_env()).returncode == 0
+    pip_install(python, *offline, "alpha==2.0")
+    done = envlock("verify", "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 1
+    assert "environment .venv (./.venv; probe in its interpreter)" in done.stderr
+    fix = "fix: .venv/bin/python -m pip install 'alpha==1.0', or re-run"
+    assert fix in done.stdout, done.stdout
+    command = fix.removeprefix("fix: ").split(", or ")[0]
+    subprocess.run(f"{command} {shlex.join(offline)} -q", shell=True, cwd=tmp_path, check=True)
+    done = envlock("verify", "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stdout
 
 
 def _uv_pip_install(python: Path, cache: Path, *args: str) -> None:

@@ -145,3 +145,33 @@ def test_install_hints() -> None:
     assert install_hint(Package("a", "1", source=Source("archive", url="https://h/a.whl"))) == (
         "pip install 'a @ https://h/a.whl'"
     )
+
+
+def test_fixes_for_an_environment_that_is_not_the_active_one() -> None:
+    from envlock.findings import Finding, run_with
+
+    hints = [
+        "pip install 'numpy==1.26.4', or re-run `envlock capture` if this change is intended",
+        "uv pip install --reinstall --no-deps 'a==1'",
+        "pip uninstall alpha && conda install -c conda-forge 'alpha=1.0=py_0'",
+        "conda remove libfoo, or re-run `envlock capture` if this change is intended",
+        "pip installed over conda's numpy: reinstall it with conda",  # words, not a command
+        "export OMP_NUM_THREADS=4",
+    ]
+    findings = tuple(Finding("version", "x", "1", "2", "error", h) for h in hints)
+    got = [f.hint for f in run_with(findings, "my env/bin/python", "~/envs/my env")]
+    assert got == [
+        "'my env/bin/python' -m pip install 'numpy==1.26.4', or re-run `envlock capture` if "
+        "this change is intended",
+        "uv pip install --python 'my env/bin/python' --reinstall --no-deps 'a==1'",
+        "'my env/bin/python' -m pip uninstall alpha && conda install -p ~/'envs/my env' -c "
+        "conda-forge 'alpha=1.0=py_0'",
+        "conda remove -p ~/'envs/my env' libfoo, or re-run `envlock capture` if this change "
+        "is intended",
+        hints[4],
+        hints[5],
+    ]
+    # the project's .venv: uv finds it by itself; pip on PATH is another's
+    (pip, uv) = run_with(findings[:2], ".venv/bin/python", ".venv", uv_finds_it=True)
+    assert pip.hint.startswith(".venv/bin/python -m pip install 'numpy==1.26.4'")
+    assert uv.hint == hints[1]

@@ -149,7 +149,9 @@ def test_package_moved_from_conda_to_pip(tmp_path: Path, wheelhouse: Path, home:
     assert code == 1
     assert brief(report) == {("moved", "alpha", "conda 1.0", "pip 1.0", "error")}
     assert report["findings"][0]["hint"] == (
-        "pip uninstall alpha && conda install -c conda-forge 'alpha=1.0=py_0'"
+        # the environment named (--prefix), not the active one
+        "env/bin/python -m pip uninstall alpha && conda install -p env -c conda-forge "
+        "'alpha=1.0=py_0'"
     )
 
 
@@ -189,7 +191,7 @@ def test_every_conda_drift_category(tmp_path: Path, wheelhouse: Path, home: Path
         ("channels", "channel_priority", "strict", "flexible"),
     }
     hints = {f["subject"]: f["hint"] for f in report["findings"]}
-    assert hints["conda:libbaz"] == "conda install -c conda-forge 'libbaz=3.0=h0_0'"
+    assert hints["conda:libbaz"] == "conda install -p env -c conda-forge 'libbaz=3.0=h0_0'"
 
 
 def test_hash_drift(tmp_path: Path, wheelhouse: Path, home: Path) -> None:

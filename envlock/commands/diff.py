@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_report_over(args, args.a, args.b)
     lock_a = api.load(args.a)
     shown_a = display_path(args.a)
+    live_target = None  # the live environment's, when B is left out
     if args.b is not None:
         lock_b = api.load(args.b)
         shown_b = display_path(args.b)
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             _say_left_out(args, lock_b, name_b, shown_b)
         label = f"{shown_a} vs {shown_b}" + (f" [{name_b}]" if name_b != name_a else "")
     else:
-        where = target.resolve(python=args.python, prefix=args.prefix)
+        where = live_target = target.resolve(python=args.python, prefix=args.prefix)
         say(args, where.describe())
         live = api.capture(
             target=where,
@@ -103,5 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if expected is None:
         raise UsageError(f"{shown_a}: no environment {name_a!r}")
     result = api.result(name_a, expected, live, policy)
+    if live_target is not None:  # fixes for the live environment
+        result = result.fixes_for(live_target)
     emit(result, label, args)
     return result.exit_code

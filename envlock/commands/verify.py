@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     for message in live.warnings:
         warn(message)
     try:
-        result = api.verify(lock, env=args.env, live=live, policy=policy)
+        result = api.verify(lock, env=args.env, live=live, policy=policy).fixes_for(where)
     except UsageError as e:  # which environment: name the file
         raise UsageError(f"{display_path(path)}: {e}") from None
     emit(result, display_path(path), args)
