@@ -89,12 +89,30 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
                     continue
                 fix = _hint(e.loaded_by)
                 if attr == "num_threads":
-                    fix = f"set the thread count (OMP_NUM_THREADS={e_value}), or {RECAPTURE}"
+                    variable = _threads_variable(e)
+                    fix = f"set {variable}={e_value} ({e.vendor} reads it first), or {RECAPTURE}"
                 elif attr == "architecture" and e.vendor == "openblas":
                     fix = f"OPENBLAS_CORETYPE={e_value} selects that kernel, or {RECAPTURE}"
                 yield Finding(
                     "blas", f"{api}.{which}.{attr}", str(e_value), str(a_value), severity, fix
                 )
+
+
+# The variable each library reads its thread count from before any other: OpenBLAS reads
+# OPENBLAS_NUM_THREADS before OMP_NUM_THREADS (an OpenMP build reads only OMP_NUM_THREADS),
+# MKL reads MKL_NUM_THREADS first, BLIS BLIS_NUM_THREADS, Accelerate VECLIB_MAXIMUM_THREADS.
+_THREADS_VARIABLES = {
+    "openblas": "OPENBLAS_NUM_THREADS",
+    "mkl": "MKL_NUM_THREADS",
+    "blis": "BLIS_NUM_THREADS",
+    "accelerate": "VECLIB_MAXIMUM_THREADS",
+}
+
+
+def _threads_variable(lib: BlasLibrary) -> str:
+    if lib.vendor == "openblas" and lib.threading == "openmp":
+        return "OMP_NUM_THREADS"
+    return _THREADS_VARIABLES.get(lib.vendor, "OMP_NUM_THREADS")
 
 
 def _hint(loaded_by: str | None) -> str:

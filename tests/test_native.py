@@ -70,6 +70,35 @@ def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None
 
 
 @needs_numpy
+def test_a_thread_count_fix_works_as_printed(tmp_path: Path) -> None:
+    """OpenBLAS reads OPENBLAS_NUM_THREADS before OMP_NUM_THREADS: with the first set, the
+    fix 'set OMP_NUM_THREADS=1' left the count (and the finding) as it was."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: OpenBLAS runs one thread whatever the variables say")
+    lock = tmp_path / "envlock.yaml"
+    done = envlock(
+        "capture",
+        "--python",
+        sys.executable,
+        str(lock),
+        cwd=tmp_path,
+        env=_env(OMP_NUM_THREADS="1"),
+    )
+    assert done.returncode == 0, done.stderr
+    verify = ["verify", "--python", sys.executable, "--format", "json", str(lock)]
+    live = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2"}
+    report = json.loads(envlock(*verify, cwd=tmp_path, env=_env(**live)).stdout)
+    threads = [f for f in report["findings"] if f["subject"].endswith(".num_threads")]
+    assert threads and {(f["expected"], f["actual"]) for f in threads} == {("1", "2")}
+    for finding in threads:
+        assert finding["hint"].startswith("set OPENBLAS_NUM_THREADS=1 "), finding["hint"]
+    name, value = threads[0]["hint"].split()[1].split("=")
+    live[name] = value  # the fix, as printed
+    report = json.loads(envlock(*verify, cwd=tmp_path, env=_env(**live)).stdout)
+    assert [f for f in report["findings"] if f["subject"].endswith(".num_threads")] == []
+
+
+@needs_numpy
 def test_no_runtime_records_static_hints_and_compares_nothing_native(tmp_path: Path) -> None:
     lock = tmp_path / "envlock.yaml"
     done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
