@@ -15,7 +15,13 @@ from collections.abc import Iterator
 
 from envlock.findings import ERROR, INFO, RECAPTURE, WARNING, Finding
 from envlock.model import Environment
-from envlock.nativemodel import CUDA_COMPONENTS, BlasLibrary, BlasSection, CudaSection
+from envlock.nativemodel import (
+    CUDA_COMPONENTS,
+    BlasLibrary,
+    BlasSection,
+    CudaSection,
+    framework_build,
+)
 
 _BLAS_FIELDS = (
     ("version", ERROR),
@@ -173,7 +179,19 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
         )
     for fw in sorted(exp.frameworks.keys() & act.frameworks.keys()):
         e_cuda, a_cuda = exp.frameworks[fw].get("cuda"), act.frameworks[fw].get("cuda")
-        if e_cuda and a_cuda and e_cuda != a_cuda:
+        e_build, a_build = exp.frameworks[fw].get("build"), act.frameworks[fw].get("build")
+        if e_build and a_build and e_build != a_build:  # a CUDA build and a CPU one
+            e_label = framework_build(exp.frameworks[fw]) or e_build
+            a_label = framework_build(act.frameworks[fw]) or a_build
+            yield Finding(
+                "cuda",
+                f"{fw}.build",
+                e_label,
+                a_label,
+                ERROR,
+                f"install the {fw} build for {e_label}, or {RECAPTURE}",
+            )
+        elif e_cuda and a_cuda and e_cuda != a_cuda:
             yield Finding(
                 "cuda",
                 f"{fw}.cuda",

@@ -123,3 +123,16 @@ def test_cuda_in_lockfile_and_absent_live_is_an_error() -> None:
 
 def test_cuda_not_captured_live_is_not_drift() -> None:
     assert brief(replace(LOCKED, cuda=None)) == []
+
+
+def test_a_framework_build_is_compared_only_where_both_sides_know_it() -> None:
+    cuda_torch = {"version": "2.3.0", "cuda": "12.1", "build": "cuda"}
+    cpu_torch = {"version": "2.3.0", "build": "cpu"}
+    locked = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": cuda_torch}))
+    live = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": cpu_torch}))
+    assert [(f.subject, f.expected, f.actual, f.severity) for f in compare(locked, live)] == [
+        ("torch.build", "CUDA 12.1", "CPU", "error")
+    ]
+    # A lockfile written before builds were recorded: a missing build is unknown, not drift.
+    assert compare(LOCKED, live) == []
+    assert compare(live, replace(LOCKED, cuda=replace(CUDA, frameworks={}))) == []
