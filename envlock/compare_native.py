@@ -179,7 +179,9 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
         )
     for fw in sorted(exp.frameworks.keys() & act.frameworks.keys()):
         e_cuda, a_cuda = exp.frameworks[fw].get("cuda"), act.frameworks[fw].get("cuda")
-        e_build, a_build = exp.frameworks[fw].get("build"), act.frameworks[fw].get("build")
+        # A CUDA version says the build too (a lockfile from before builds were recorded).
+        e_build = exp.frameworks[fw].get("build") or ("cuda" if e_cuda else None)
+        a_build = act.frameworks[fw].get("build") or ("cuda" if a_cuda else None)
         if e_build and a_build and e_build != a_build:  # a CUDA build and a CPU one
             e_label = framework_build(exp.frameworks[fw]) or e_build
             a_label = framework_build(act.frameworks[fw]) or a_build

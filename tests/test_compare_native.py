@@ -133,6 +133,11 @@ def test_a_framework_build_is_compared_only_where_both_sides_know_it() -> None:
     assert [(f.subject, f.expected, f.actual, f.severity) for f in compare(locked, live)] == [
         ("torch.build", "CUDA 12.1", "CPU", "error")
     ]
-    # A lockfile written before builds were recorded: a missing build is unknown, not drift.
-    assert compare(LOCKED, live) == []
+    # A lockfile written before builds were recorded: its CUDA version says the build ...
+    assert [(f.subject, f.expected, f.actual) for f in compare(LOCKED, live)] == [
+        ("torch.build", "CUDA 12.1", "CPU")
+    ]
+    # ... and a CPU torch in it, with neither, is unknown: never drift.
+    old_cpu = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": {"version": "2.3.0"}}))
+    assert compare(old_cpu, locked) == []
     assert compare(live, replace(LOCKED, cuda=replace(CUDA, frameworks={}))) == []
