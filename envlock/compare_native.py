@@ -74,9 +74,8 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
     for api in sorted(exp_api.keys() | act_api.keys()):
         e_libs, a_libs = exp_api.get(api, []), act_api.get(api, [])
         if {lib.vendor for lib in e_libs} != {lib.vendor for lib in a_libs}:
-            yield Finding(
-                "blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, _hint(None)
-            )
+            fix = _preload_hint(e_libs, a_libs) or _hint(None)
+            yield Finding("blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, fix)
             continue
         # Several libraries of one vendor (numpy's and scipy's OpenBLAS): pair them by who
         # loaded them, then by vendor, and name the loader in the subject.
@@ -119,6 +118,30 @@ def _threads_variable(lib: BlasLibrary) -> str:
     if lib.vendor == "openblas" and lib.threading == "openmp":
         return "OMP_NUM_THREADS"
     return _THREADS_VARIABLES.get(lib.vendor, "OMP_NUM_THREADS")
+
+
+def _preload_hint(e_libs: list[BlasLibrary], a_libs: list[BlasLibrary]) -> str | None:
+    """The fix when a vendor that came or went was in the process's map before numpy was
+    imported (mapped, ``loaded_by`` unset): LD_PRELOAD put it there, no package envlock names."""
+    e_vendors = {lib.vendor for lib in e_libs}
+    a_vendors = {lib.vendor for lib in a_libs}
+    came = sorted({lib.vendor for lib in a_libs if lib.vendor not in e_vendors and _preloaded(lib)})
+    went = sorted({lib.vendor for lib in e_libs if lib.vendor not in a_vendors and _preloaded(lib)})
+    if came:
+        return (
+            f"{', '.join(came)} was loaded before numpy was imported (LD_PRELOAD): remove it "
+            f"from LD_PRELOAD, or {RECAPTURE}"
+        )
+    if went:
+        return (
+            f"the lockfile's {', '.join(went)} was loaded before numpy was imported "
+            f"(LD_PRELOAD): preload it again, or {RECAPTURE}"
+        )
+    return None
+
+
+def _preloaded(lib: BlasLibrary) -> bool:
+    return lib.loaded_by is None and "maps" in lib.detected_by
 
 
 def _hint(loaded_by: str | None) -> str:

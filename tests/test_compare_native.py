@@ -141,3 +141,13 @@ def test_a_framework_build_is_compared_only_where_both_sides_know_it() -> None:
     old_cpu = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": {"version": "2.3.0"}}))
     assert compare(old_cpu, locked) == []
     assert compare(live, replace(LOCKED, cuda=replace(CUDA, frameworks={}))) == []
+
+
+def test_the_ld_preload_fix_only_for_a_library_mapped_before_the_imports() -> None:
+    iomp = BlasLibrary("openmp", "libiomp", None, None, None, 2, "lib/libiomp5.so")
+    preloaded = replace(iomp, detected_by=("maps", "symbols"))
+    for lib, preload in ((preloaded, True), (iomp, False)):  # iomp: threadpoolctl only (macOS)
+        live = replace(LOCKED, blas=replace(BLAS, libraries=(OPENBLAS, lib)))
+        (finding,) = compare(LOCKED, live)
+        assert finding.subject == "openmp.vendor"
+        assert ("LD_PRELOAD" in finding.hint) is preload, finding.hint
