@@ -985,9 +985,12 @@ _PY_STRING = r"""(?:'([^'\n]*)'|"([^"\n]*)"|None)"""
 
 
 def parse_torch_version(text: str) -> Facts:
-    """``__version__``, ``cuda``, ``hip`` and ``git_version`` from ``torch/version.py``."""
+    """``__version__``, ``cuda``, ``hip`` and ``git_version`` from ``torch/version.py``, and
+    ``build``, the device it was built for: ``cuda``, ``rocm``, ``xpu``, or ``cpu`` when the
+    file says ``cuda = None`` and names no other (a CPU build; left out when the file has no
+    ``cuda`` line: unknown)."""
     found: Facts = {}
-    for key in ("__version__", "cuda", "hip", "git_version"):
+    for key in ("__version__", "cuda", "hip", "rocm", "xpu", "git_version"):
         match = re.search(
             r"^" + key + r"\s*(?::[^=\n]*)?=\s*" + _PY_STRING + r"\s*(?:#.*)?$", text, re.MULTILINE
         )
@@ -998,6 +1001,9 @@ def parse_torch_version(text: str) -> Facts:
         facts["hip"] = found["hip"]
     if found.get("git_version"):
         facts["git_version"] = found["git_version"]
+    if "cuda" in found:
+        builds = (("cuda", "cuda"), ("hip", "rocm"), ("rocm", "rocm"), ("xpu", "xpu"))
+        facts["build"] = next((build for key, build in builds if found.get(key)), "cpu")
     facts["method"] = "torch/version.py"
     return facts
 

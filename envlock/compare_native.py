@@ -15,7 +15,13 @@ from collections.abc import Iterator
 
 from envlock.findings import ERROR, INFO, RECAPTURE, WARNING, Finding
 from envlock.model import Environment
-from envlock.nativemodel import CUDA_COMPONENTS, BlasLibrary, BlasSection, CudaSection
+from envlock.nativemodel import (
+    CUDA_COMPONENTS,
+    BlasLibrary,
+    BlasSection,
+    CudaSection,
+    framework_build,
+)
 
 _BLAS_FIELDS = (
     ("version", ERROR),
@@ -68,9 +74,8 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
     for api in sorted(exp_api.keys() | act_api.keys()):
         e_libs, a_libs = exp_api.get(api, []), act_api.get(api, [])
         if {lib.vendor for lib in e_libs} != {lib.vendor for lib in a_libs}:
-            yield Finding(
-                "blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, _hint(None)
-            )
+            fix = _preload_hint(e_libs, a_libs) or _hint(None)
+            yield Finding("blas", f"{api}.vendor", _vendors(e_libs), _vendors(a_libs), ERROR, fix)
             continue
         # Several libraries of one vendor (numpy's and scipy's OpenBLAS): pair them by who
         # loaded them, then by vendor, and name the loader in the subject.
@@ -89,12 +94,54 @@ def _blas(exp: BlasSection, act: BlasSection) -> Iterator[Finding]:
                     continue
                 fix = _hint(e.loaded_by)
                 if attr == "num_threads":
-                    fix = f"set the thread count (OMP_NUM_THREADS={e_value}), or {RECAPTURE}"
+                    variable = _threads_variable(e)
+                    fix = f"set {variable}={e_value} ({e.vendor} reads it first), or {RECAPTURE}"
                 elif attr == "architecture" and e.vendor == "openblas":
                     fix = f"OPENBLAS_CORETYPE={e_value} selects that kernel, or {RECAPTURE}"
                 yield Finding(
                     "blas", f"{api}.{which}.{attr}", str(e_value), str(a_value), severity, fix
                 )
+
+
+# The variable each library reads its thread count from before any other: OpenBLAS reads
+# OPENBLAS_NUM_THREADS before OMP_NUM_THREADS (an OpenMP build reads only OMP_NUM_THREADS),
+# MKL reads MKL_NUM_THREADS first, BLIS BLIS_NUM_THREADS, Accelerate VECLIB_MAXIMUM_THREADS.
+_THREADS_VARIABLES = {
+    "openblas": "OPENBLAS_NUM_THREADS",
+    "mkl": "MKL_NUM_THREADS",
+    "blis": "BLIS_NUM_THREADS",
+    "accelerate": "VECLIB_MAXIMUM_THREADS",
+}
+
+
+def _threads_variable(lib: BlasLibrary) -> str:
+    if lib.vendor == "openblas" and lib.threading == "openmp":
+        return "OMP_NUM_THREADS"
+    return _THREADS_VARIABLES.get(lib.vendor, "OMP_NUM_THREADS")
+
+
+def _preload_hint(e_libs: list[BlasLibrary], a_libs: list[BlasLibrary]) -> str | None:
+    """The fix when a vendor that came or went was in the process's map before numpy was
+    imported (mapped, ``loaded_by`` unset): LD_PRELOAD put it there, no package envlock names."""
+    e_vendors = {lib.vendor for lib in e_libs}
+    a_vendors = {lib.vendor for lib in a_libs}
+    came = sorted({lib.vendor for lib in a_libs if lib.vendor not in e_vendors and _preloaded(lib)})
+    went = sorted({lib.vendor for lib in e_libs if lib.vendor not in a_vendors and _preloaded(lib)})
+    if came:
+        return (
+            f"{', '.join(came)} was loaded before numpy was imported (LD_PRELOAD): remove it "
+            f"from LD_PRELOAD, or {RECAPTURE}"
+        )
+    if went:
+        return (
+            f"the lockfile's {', '.join(went)} was loaded before numpy was imported "
+            f"(LD_PRELOAD): preload it again, or {RECAPTURE}"
+        )
+    return None
+
+
+def _preloaded(lib: BlasLibrary) -> bool:
+    return lib.loaded_by is None and "maps" in lib.detected_by
 
 
 def _hint(loaded_by: str | None) -> str:
@@ -155,7 +202,21 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
         )
     for fw in sorted(exp.frameworks.keys() & act.frameworks.keys()):
         e_cuda, a_cuda = exp.frameworks[fw].get("cuda"), act.frameworks[fw].get("cuda")
-        if e_cuda and a_cuda and e_cuda != a_cuda:
+        # A CUDA version says the build too (a lockfile from before builds were recorded).
+        e_build = exp.frameworks[fw].get("build") or ("cuda" if e_cuda else None)
+        a_build = act.frameworks[fw].get("build") or ("cuda" if a_cuda else None)
+        if e_build and a_build and e_build != a_build:  # a CUDA build and a CPU one
+            e_label = framework_build(exp.frameworks[fw]) or e_build
+            a_label = framework_build(act.frameworks[fw]) or a_build
+            yield Finding(
+                "cuda",
+                f"{fw}.build",
+                e_label,
+                a_label,
+                ERROR,
+                f"install the {fw} build for {e_label}, or {RECAPTURE}",
+            )
+        elif e_cuda and a_cuda and e_cuda != a_cuda:
             yield Finding(
                 "cuda",
                 f"{fw}.cuda",

@@ -191,6 +191,16 @@ class Gpu:
 
 
 CUDA_COMPONENTS = ("driver", "runtime", "toolkit", "cudnn", "nccl")
+_BUILDS = {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU", "cpu": "CPU"}
+
+
+def framework_build(info: Mapping[str, str]) -> str | None:
+    """What a framework was built for, as a user reads it ('CUDA 12.8', 'CPU'), or None when
+    unknown: ``build`` is recorded for torch (from torch/version.py), ``cuda`` for all."""
+    build, cuda = info.get("build"), info.get("cuda")
+    if cuda and build in (None, "cuda"):
+        return f"CUDA {cuda}"
+    return _BUILDS.get(build, build) if build else None
 
 
 @dataclass(frozen=True)

@@ -123,3 +123,31 @@ def test_cuda_in_lockfile_and_absent_live_is_an_error() -> None:
 
 def test_cuda_not_captured_live_is_not_drift() -> None:
     assert brief(replace(LOCKED, cuda=None)) == []
+
+
+def test_a_framework_build_is_compared_only_where_both_sides_know_it() -> None:
+    cuda_torch = {"version": "2.3.0", "cuda": "12.1", "build": "cuda"}
+    cpu_torch = {"version": "2.3.0", "build": "cpu"}
+    locked = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": cuda_torch}))
+    live = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": cpu_torch}))
+    assert [(f.subject, f.expected, f.actual, f.severity) for f in compare(locked, live)] == [
+        ("torch.build", "CUDA 12.1", "CPU", "error")
+    ]
+    # A lockfile written before builds were recorded: its CUDA version says the build ...
+    assert [(f.subject, f.expected, f.actual) for f in compare(LOCKED, live)] == [
+        ("torch.build", "CUDA 12.1", "CPU")
+    ]
+    # ... and a CPU torch in it, with neither, is unknown: never drift.
+    old_cpu = replace(LOCKED, cuda=replace(CUDA, frameworks={"torch": {"version": "2.3.0"}}))
+    assert compare(old_cpu, locked) == []
+    assert compare(live, replace(LOCKED, cuda=replace(CUDA, frameworks={}))) == []
+
+
+def test_the_ld_preload_fix_only_for_a_library_mapped_before_the_imports() -> None:
+    iomp = BlasLibrary("openmp", "libiomp", None, None, None, 2, "lib/libiomp5.so")
+    preloaded = replace(iomp, detected_by=("maps", "symbols"))
+    for lib, preload in ((preloaded, True), (iomp, False)):  # iomp: threadpoolctl only (macOS)
+        live = replace(LOCKED, blas=replace(BLAS, libraries=(OPENBLAS, lib)))
+        (finding,) = compare(LOCKED, live)
+        assert finding.subject == "openmp.vendor"
+        assert ("LD_PRELOAD" in finding.hint) is preload, finding.hint

@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 from factory import build_wheel, make_venv, pip_install, site_packages
+from support import envlock, read_yaml
 
 from envlock import _cuda_probe
 
@@ -249,8 +250,9 @@ def test_parse_smi_query_with_missing_values() -> None:
     assert [g["index"] for g in gpus] == [0, 1]
 
 
-# The real torch/version.py of a CUDA build (torch 2.14.1+cu130, as in its wheel) and of an old
-# one (torch 1.12.1+cu113: no annotations, no `rocm`/`xpu`).
+# The real torch/version.py of a CUDA build (torch 2.14.1+cu130, as in its wheel), of a CPU build
+# (torch 2.13.0+cpu, as in its wheel) and of an old one (torch 1.12.1+cu113: no annotations, no
+# `rocm`/`xpu`).
 TORCH_214_CU130 = """\
 from typing import Optional
 
@@ -259,6 +261,18 @@ __version__ = '2.14.1+cu130'
 debug = False
 cuda: Optional[str] = '13.0'
 git_version = '5c4886908584029761b579af026dcfb627c84070'
+hip: Optional[str] = None
+rocm: Optional[str] = None
+xpu: Optional[str] = None
+"""
+TORCH_213_CPU = """\
+from typing import Optional
+
+__all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip', 'rocm', 'xpu']
+__version__ = '2.13.0+cpu'
+debug = False
+cuda: Optional[str] = None
+git_version = 'cf30153c4c131c8164ee7798e5022d810682e2cb'
 hip: Optional[str] = None
 rocm: Optional[str] = None
 xpu: Optional[str] = None
@@ -277,10 +291,19 @@ def test_parse_torch_version_py() -> None:
         "version": "2.14.1+cu130",
         "cuda": "13.0",
         "git_version": "5c4886908584029761b579af026dcfb627c84070",
+        "build": "cuda",
         "method": "torch/version.py",
     }
     old = _cuda_probe.parse_torch_version(TORCH_112_CU113)
-    assert (old["version"], old["cuda"]) == ("1.12.1+cu113", "11.3")
+    assert (old["version"], old["cuda"], old["build"]) == ("1.12.1+cu113", "11.3", "cuda")
+    cpu = _cuda_probe.parse_torch_version(TORCH_213_CPU)
+    assert (cpu["version"], cpu["cuda"], cpu["build"]) == ("2.13.0+cpu", None, "cpu")
+    rocm = TORCH_213_CPU.replace("hip: Optional[str] = None", "hip: Optional[str] = '6.4.4'")
+    assert _cuda_probe.parse_torch_version(rocm)["build"] == "rocm"
+    xpu = TORCH_213_CPU.replace("xpu: Optional[str] = None", "xpu: Optional[str] = '20250101'")
+    assert _cuda_probe.parse_torch_version(xpu)["build"] == "xpu"
+    # A file without a cuda line says nothing of the build: unknown, not CPU.
+    assert "build" not in _cuda_probe.parse_torch_version("__version__ = '2.13.0'\n")
 
 
 @pytest.mark.parametrize(
@@ -804,9 +827,52 @@ def test_torch_is_read_not_imported(venv: Path, tmp_path: Path) -> None:
             "version": "2.14.1+cu130",
             "cuda": "13.0",
             "git_version": "5c4886908584029761b579af026dcfb627c84070",
+            "build": "cuda",
             "method": "torch/version.py",
         }
     }
+
+
+def test_a_cpu_torch_where_the_lockfile_has_a_cuda_one_is_drift(venv: Path, tmp_path: Path) -> None:
+    """torch/version.py says ``cuda = None`` for a CPU build: that is measured, not unknown.
+    The lockfile kept only the CUDA side, so a CUDA torch swapped for a CPU one (or back)
+    with the same version string verified as 'matches'."""
+    torch = site_packages(venv) / "torch"
+    torch.mkdir()
+    (torch / "__init__.py").write_text("raise ImportError('must not be imported')\n")
+    env = {k: v for k, v in os.environ.items() if k not in (*STEERING, "VIRTUAL_ENV")}
+    env.update(ENVLOCK_CACHE_DIR="off")
+    cuda_lock, cpu_lock = tmp_path / "cuda.yaml", tmp_path / "cpu.yaml"
+    for lock, text in ((cuda_lock, TORCH_214_CU130), (cpu_lock, TORCH_213_CPU)):
+        text = re.sub(r"__version__ = '[^']*'", "__version__ = '2.13.0'", text)
+        (torch / "version.py").write_text(text)  # one version string, two builds
+        done = envlock("capture", "--python", str(venv), str(lock), cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+
+    def findings(*args: str) -> list[tuple[str, str, str, str, str]]:
+        done = envlock(*args, "--format", "json", cwd=tmp_path, env=env)
+        report = json.loads(done.stdout)
+        assert done.returncode == report["exit_code"], done.stderr
+        return [
+            (f["category"], f["subject"], f["expected"], f["actual"], f["severity"])
+            for f in report["findings"]
+        ]
+
+    frameworks = next(iter(read_yaml(cpu_lock)["environments"].values()))["cuda"]["frameworks"]
+    assert frameworks["torch"]["build"] == "cpu" and "cuda" not in frameworks["torch"]
+    # The live torch is the CPU build: against the CUDA lockfile that is an error.
+    assert findings("verify", "--python", str(venv), str(cuda_lock)) == [
+        ("cuda", "torch.build", "CUDA 13.0", "CPU", "error")
+    ]
+    assert findings("diff", str(cpu_lock), str(cuda_lock)) == [
+        ("cuda", "torch.build", "CPU", "CUDA 13.0", "error")
+    ]
+    assert findings("verify", "--python", str(venv), str(cpu_lock)) == []
+    done = envlock("verify", "--python", str(venv), str(cuda_lock), cwd=tmp_path, env=env)
+    assert "fix: install the torch build for CUDA 13.0, or re-run" in done.stdout
+    for lock, build in ((cuda_lock, "CUDA 13.0"), (cpu_lock, "CPU")):
+        shown = envlock("show", str(lock), cwd=tmp_path, env=env).stdout
+        assert f"torch built for {build}\n" in shown, shown
 
 
 def test_torch_version_py_from_the_real_wheel(venv: Path, tmp_path: Path) -> None:

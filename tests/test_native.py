@@ -70,6 +70,74 @@ def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None
 
 
 @needs_numpy
+def test_a_thread_count_fix_works_as_printed(tmp_path: Path) -> None:
+    """OpenBLAS reads OPENBLAS_NUM_THREADS before OMP_NUM_THREADS: with the first set, the
+    fix 'set OMP_NUM_THREADS=1' left the count (and the finding) as it was."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: OpenBLAS runs one thread whatever the variables say")
+    lock = tmp_path / "envlock.yaml"
+    done = envlock(
+        "capture",
+        "--python",
+        sys.executable,
+        str(lock),
+        cwd=tmp_path,
+        env=_env(OMP_NUM_THREADS="1"),
+    )
+    assert done.returncode == 0, done.stderr
+    verify = ["verify", "--python", sys.executable, "--format", "json", str(lock)]
+    live = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2"}
+    report = json.loads(envlock(*verify, cwd=tmp_path, env=_env(**live)).stdout)
+    threads = [f for f in report["findings"] if f["subject"].endswith(".num_threads")]
+    assert threads and {(f["expected"], f["actual"]) for f in threads} == {("1", "2")}
+    for finding in threads:
+        assert finding["hint"].startswith("set OPENBLAS_NUM_THREADS=1 "), finding["hint"]
+    name, value = threads[0]["hint"].split()[1].split("=")
+    live[name] = value  # the fix, as printed
+    report = json.loads(envlock(*verify, cwd=tmp_path, env=_env(**live)).stdout)
+    assert [f for f in report["findings"] if f["subject"].endswith(".num_threads")] == []
+
+
+@needs_numpy
+def test_a_preloaded_openmp_runtime_gets_a_fix_that_works(tmp_path: Path) -> None:
+    """An OpenMP runtime put in the process by LD_PRELOAD is openmp drift; its fix said to
+    install 'the BLAS the lockfile records (pip: the numpy wheel)', which leaves it there."""
+    gomp = next(iter(sorted(Path("/usr/lib").glob("*/libgomp.so.1"))), None)
+    if gomp is None:
+        pytest.skip("no system libgomp.so.1 to preload")
+    lock = tmp_path / "envlock.yaml"
+    done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    libs = next(iter(validate(lock)["environments"].values()))["blas"]["libraries"]
+    if any(lib["api"] == "openmp" for lib in libs):
+        pytest.skip("numpy or scipy here loads an OpenMP runtime of its own")
+    verify = ["verify", "--python", sys.executable, "--format", "json", str(lock)]
+    done = envlock(*verify, cwd=tmp_path, env=_env(LD_PRELOAD=str(gomp)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    (finding,) = json.loads(done.stdout)["findings"]
+    assert (finding["subject"], finding["expected"], finding["actual"]) == (
+        "openmp.vendor",
+        "(none)",
+        "libgomp",
+    )
+    assert finding["hint"].startswith("libgomp was loaded before numpy was imported (LD_PRELOAD)")
+    assert envlock(*verify, cwd=tmp_path, env=_env()).returncode == 0  # the fix, as printed
+    # The other way round: preloaded at capture, not now.
+    done = envlock(
+        "capture",
+        "--python",
+        sys.executable,
+        str(lock),
+        cwd=tmp_path,
+        env=_env(LD_PRELOAD=str(gomp)),
+    )
+    assert done.returncode == 0, done.stderr
+    (finding,) = json.loads(envlock(*verify, cwd=tmp_path, env=_env()).stdout)["findings"]
+    assert finding["hint"].startswith("the lockfile's libgomp was loaded before numpy was imported")
+    assert envlock(*verify, cwd=tmp_path, env=_env(LD_PRELOAD=str(gomp))).returncode == 0
+
+
+@needs_numpy
 def test_no_runtime_records_static_hints_and_compares_nothing_native(tmp_path: Path) -> None:
     lock = tmp_path / "envlock.yaml"
     done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from envlock.escape import printable
 from envlock.model import Environment, Lockfile
+from envlock.nativemodel import framework_build
 
 
 def _blas(env: Environment) -> str:
@@ -35,6 +36,10 @@ def _cuda(env: Environment) -> str:
     ]
     if cuda.gpus:
         parts.append(", ".join(g.name for g in cuda.gpus))
+    for name, info in sorted(cuda.frameworks.items()):
+        build = framework_build(info)
+        if build:
+            parts.append(f"{name} built for {build}")
     return "; ".join(parts) or "none found"
 
 
