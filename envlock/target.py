@@ -169,6 +169,9 @@ def _run_probe(
     import subprocess
     import tempfile
 
+    # The child runs in the working directory, as the user's own commands do: a launcher
+    # finds its interpreter from there (a pyenv shim reads ./.python-version), and a relative
+    # PYTHONPATH entry is resolved against it.
     marker = new_marker()
     with tempfile.TemporaryDirectory(prefix="envlock-probe-") as tmp:
         if not script.is_file():  # envlock imported from a zip: give the child a real file
@@ -186,7 +189,6 @@ def _run_probe(
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=PROBE_TIMEOUT_S,
-                cwd=tmp,
             )
         except subprocess.TimeoutExpired:
             raise TargetError(

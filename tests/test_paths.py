@@ -1,0 +1,110 @@
+"""How users invoke envlock and lay out their files: the working directory a command runs
+in, launchers that choose an interpreter from it, relative paths, symbolic links. Real venvs,
+real pip installs from wheels built here, a real pyenv where this machine has one. No
+network."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factory import build_wheel, make_venv, pip_env
+from support import host_env, read_yaml
+
+from envlock.variables import VARIABLES
+
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The caller's environment: no active environment, no numerics variable, no pyenv
+    version chosen by a variable, no PYTHONPATH unless given."""
+    env = {
+        k: v
+        for k, v in host_env().items()
+        if k not in VARIABLES and k not in ("PYENV_VERSION", "PYTHONPATH", "SOURCE_DATE_EPOCH")
+    }
+    env.update(extra)
+    return env
+
+
+def envlock(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envlock", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _python_version(lockfile: Path) -> str:
+    (env,) = read_yaml(lockfile)["environments"].values()
+    return str(env["python"]["version"])
+
+
+def _packages(lockfile: Path) -> dict[str, object]:
+    (env,) = read_yaml(lockfile)["environments"].values()
+    return dict(env["packages"])
+
+
+# The probes run in the working directory, as the user's own commands do
+
+
+def test_a_relative_pythonpath_entry_is_the_working_directorys(tmp_path: Path) -> None:
+    # `PYTHONPATH=src envlock capture --python .venv/bin/python` from the project: the probe
+    # ran in a temporary directory, where `src` is another folder, and the distribution that
+    # leaks in through it (which the in-process capture records) was missed.
+    project = tmp_path / "project"
+    make_venv(project / ".venv")
+    wheel = build_wheel(tmp_path / "wheels", "leaky", "1.0")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-index", "--target", str(project / "src"),
+         str(wheel)],
+        check=True, capture_output=True, env=pip_env(),
+    )  # fmt: skip
+    env = _env(PYTHONPATH="src")
+    done = envlock("capture", "--no-runtime", "--python", ".venv/bin/python", cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "leaky" in _packages(project / "envlock.yaml")
+    assert f"{project / 'src'}: on sys.path through PYTHONPATH" in done.stderr
+
+
+def _pyenv_versions() -> list[tuple[str, Path]]:
+    """pyenv's Python versions that can run the probe (3.8 and newer), by name."""
+    versions = PYENV_ROOT / "versions"
+    found = []
+    for folder in sorted(versions.iterdir()) if versions.is_dir() else []:
+        python = folder / "bin" / "python"
+        parts = folder.name.split(".")
+        if (
+            python.is_file()
+            and len(parts) == 3
+            and parts[0] == "3"
+            and parts[1].isdigit()
+            and int(parts[1]) >= 8
+        ):
+            found.append((folder.name, python))
+    return found
+
+
+def test_a_pyenv_shim_chooses_from_the_working_directory(tmp_path: Path) -> None:
+    # `--python ~/.pyenv/shims/python` in a project whose .python-version names 3.12: the
+    # shim, run in the probe's temporary directory, did not see the file and ran pyenv's
+    # global version, which was recorded instead (or failed, for `python3.12`).
+    shim = PYENV_ROOT / "shims" / "python"
+    versions = _pyenv_versions()
+    if not shim.is_file() or len(versions) < 2:
+        pytest.skip(f"needs pyenv with two Python versions of 3.8 or newer ({PYENV_ROOT})")
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, _ in versions[-2:]:  # one of them at least is not pyenv's global version
+        (project / ".python-version").write_text(f"{name}\n")
+        done = envlock("capture", "--no-runtime", "--python", str(shim), cwd=project, env=_env())
+        assert done.returncode == 0, done.stderr
+        assert _python_version(project / "envlock.yaml") == name
+        (project / "envlock.yaml").unlink()
