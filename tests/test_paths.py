@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from factory import build_wheel, make_venv, pip_env
+from factory import build_wheel, make_project, make_venv, pip_env, pip_install
 from support import host_env, read_yaml
 
 from envlock.variables import VARIABLES
@@ -108,3 +108,58 @@ def test_a_pyenv_shim_chooses_from_the_working_directory(tmp_path: Path) -> None
         assert done.returncode == 0, done.stderr
         assert _python_version(project / "envlock.yaml") == name
         (project / "envlock.yaml").unlink()
+
+
+# The lockfile's directory, which local paths in it are relative to
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project (its name has a space and a non-ASCII letter) with a venv in ``.venv`` and
+    a package of its own installed editable from ``src/``, captured into ``envlock.yaml``."""
+    root = tmp_path_factory.mktemp("paths") / "my projé"
+    python = make_venv(root / ".venv")
+    pip_install(python, "-e", str(make_project(root / "src" / "tool", "tool", "0.1.0")))
+    done = envlock("capture", "--no-runtime", "--python", ".venv/bin/python", cwd=root, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert _packages(root / "envlock.yaml")["tool"] == {
+        "version": "0.1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": "src/tool",
+        "editable": True,
+    }
+    return root
+
+
+def test_a_symbolic_link_to_the_lockfile_reads_as_the_file(project: Path) -> None:
+    # `locks/envlock.yaml -> ../envlock.yaml`: verify took the link's directory for the
+    # lockfile's, so `src/tool` (recorded relative to the file) was not where the editable
+    # install is (source drift, exit 1); and capture through the link, which writes the file,
+    # recorded the path relative to the link's directory instead.
+    locks = project / "locks"
+    locks.mkdir()
+    (locks / "envlock.yaml").symlink_to("../envlock.yaml")
+    before = (project / "envlock.yaml").read_bytes()
+    python = "../.venv/bin/python"
+    done = envlock("verify", "--no-runtime", "--python", python, cwd=locks, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = envlock("capture", "--no-runtime", "--python", python, cwd=locks, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert "unchanged, not rewritten" in done.stderr
+    assert (project / "envlock.yaml").read_bytes() == before
+
+
+def test_diff_with_the_live_environment_from_another_directory(project: Path) -> None:
+    # `envlock diff ../envlock.yaml` from a subdirectory: the live side's local paths were
+    # made relative to the working directory, not the lockfile's, so an unchanged editable
+    # install was source drift (exit 1) where verify said "matches".
+    sub = project / "src"
+    args = ("--no-runtime", "--python", "../.venv/bin/python", "../envlock.yaml")
+    verified = envlock("verify", *args, cwd=sub, env=_env())
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    done = envlock("diff", *args, cwd=sub, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("../envlock.yaml vs live [")
+    assert "matches" in done.stdout
