@@ -14,6 +14,7 @@ import pytest
 from factory import build_wheel, make_project, make_venv, pip_env, pip_install
 from support import host_env, read_yaml
 
+from envlock.redact import home_to_tilde
 from envlock.variables import VARIABLES
 
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
@@ -163,3 +164,43 @@ def test_diff_with_the_live_environment_from_another_directory(project: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("../envlock.yaml vs live [")
     assert "matches" in done.stdout
+
+
+# The working directory
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("capture", "--no-runtime", "{lockfile}"),
+        ("verify", "--no-runtime", "{lockfile}"),
+        ("diff", "--no-runtime", "{lockfile}"),
+        ("show", "{lockfile}"),
+        ("doctor",),
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_removed_working_directory_is_one_line(
+    tmp_path: Path, host_lockfile: Path, args: tuple[str, ...]
+) -> None:
+    # `rm -rf build` from a shell inside build/, then envlock with absolute paths: every
+    # command said "internal error: FileNotFoundError: [Errno 2] No such file or directory"
+    # (exit 3), naming nothing.
+    removed = tmp_path / "build"
+    removed.mkdir()
+    lockfile = str(tmp_path / "envlock.yaml")
+    Path(lockfile).write_bytes(host_lockfile.read_bytes())
+    command = [sys.executable, "-m", "envlock", *(a.format(lockfile=lockfile) for a in args)]
+    done = subprocess.run(
+        ["sh", "-c", 'cd "$0" && rmdir "$0" && exec "$@"', str(removed), *command],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    where = home_to_tilde(str(removed)) if sys.platform.startswith("linux") else "."
+    assert done.stderr.splitlines() == [
+        f"envlock: error: {where}: the working directory cannot be read (No such file or "
+        "directory): run envlock from an existing directory"
+    ]
