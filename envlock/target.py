@@ -52,12 +52,26 @@ class Target:
         return f"{where} ({self.reason}; {how})"
 
 
+INTERPRETERS = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
+
+
 def interpreter_in(prefix: Path) -> Path | None:
-    for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
+    for rel in INTERPRETERS:
         candidate = prefix / rel
         if candidate.is_file():
             return candidate
     return None
+
+
+def _dangling(path: Path) -> str:
+    """Why ``path`` is there but runs nothing: a symbolic link to a file that is gone (a
+    venv's link to the Python it was made from, moved or uninstalled since), or ``""``."""
+    if not path.is_symlink() or path.exists():
+        return ""
+    return (
+        f"{display_path(path)} links to {display_path(os.path.realpath(path))}, which does "
+        "not exist: the Python it was made from was moved or removed; recreate the environment"
+    )
 
 
 def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -74,6 +88,10 @@ def _from_prefix(prefix: Path, reason: str) -> Target:
         return Target(prefix, Path(sys.executable), reason, in_process=True)
     python = interpreter_in(prefix)
     if python is None:
+        for rel in INTERPRETERS:
+            why = _dangling(prefix / rel)
+            if why:
+                raise TargetError(f"{display_path(prefix)} ({reason}): {why}")
         raise TargetError(
             f"{display_path(prefix)} ({reason}) is not a Python environment: no interpreter in it"
         )
@@ -100,7 +118,7 @@ def resolve(
         if not exe.is_file():
             found = _which(python)
             if found is None:
-                raise TargetError(f"{display_path(exe)}: no such interpreter")
+                raise TargetError(_dangling(exe) or f"{display_path(exe)}: no such interpreter")
             exe = found
         exe = exe.absolute()
         if os.path.abspath(exe) == os.path.abspath(sys.executable):

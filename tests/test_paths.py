@@ -204,3 +204,32 @@ def test_a_removed_working_directory_is_one_line(
         f"envlock: error: {where}: the working directory cannot be read (No such file or "
         "directory): run envlock from an existing directory"
     ]
+
+
+# A venv whose Python was moved or removed
+
+
+@pytest.mark.parametrize("how", ["--python", "VIRTUAL_ENV", "./.venv"])
+def test_a_venv_whose_python_is_gone_says_so(tmp_path: Path, how: str) -> None:
+    # A venv's bin/python links to the Python it was made from; after that Python is
+    # uninstalled (pyenv uninstall, a Homebrew upgrade) the link dangles, and envlock said
+    # "no such interpreter" (--python) or "is not a Python environment: no interpreter in it"
+    # (VIRTUAL_ENV, ./.venv), of a file that is there and a folder that is one.
+    base = tmp_path / "base" / "python3"
+    base.parent.mkdir()
+    base.symlink_to(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    project = tmp_path / "project"
+    make_venv(project / ".venv", python=str(base))
+    base.unlink()
+    args = ["capture", "--no-runtime", str(tmp_path / "envlock.yaml")]
+    env = _env()
+    if how == "--python":
+        args += ["--python", ".venv/bin/python"]
+    elif how == "VIRTUAL_ENV":
+        env["VIRTUAL_ENV"] = str(project / ".venv")
+    done = envlock(*args, cwd=project, env=env)
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("envlock: error: "), line
+    assert f".venv/bin/python links to {base}, which does not exist: " in line, line
+    assert not (tmp_path / "envlock.yaml").exists()
