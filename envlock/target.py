@@ -231,6 +231,16 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
+def _last_words(stderr: bytes) -> str:
+    """What a failed child's stderr says of why: a Python traceback's last line; else the
+    first and the last line (a launcher, such as a pyenv shim, says what failed first, then
+    explains: 'pyenv: python3.12: command not found ... found at the same time.')."""
+    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
+    if len(lines) < 2 or any(x.startswith(("Traceback (", 'File "')) for x in lines):
+        return lines[-1] if lines else ""
+    return f"{lines[0]} ... {lines[-1]}"
+
+
 def fenced_payload(
     python: Path, returncode: int, stdout: bytes, stderr: bytes, marker: str
 ) -> dict[str, Any]:
@@ -239,10 +249,11 @@ def fenced_payload(
     start = out.find(marker)
     end = out.find(marker, start + len(marker)) if start >= 0 else -1
     if returncode != 0 or end < 0:
-        err = stderr.decode("utf-8", "replace").strip().splitlines()
-        last = err[-1] if err else f"exit status {returncode}"
+        last = _last_words(stderr) or f"exit status {returncode}"
         if returncode < 0:  # a crash: stderr's last line may be anyone's start-up output
             last = f"killed by signal {_signal_name(-returncode)}"
+        elif returncode == 0:  # /bin/true, a script that ignores its arguments
+            last = "it did not run it (exit status 0, no result): is it a Python interpreter?"
         elif last.startswith("SyntaxError"):  # the probe's own syntax: Python 3.8's
             last += " (envlock's probe needs Python 3.8 or later)"
         raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")

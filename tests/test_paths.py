@@ -233,3 +233,46 @@ def test_a_venv_whose_python_is_gone_says_so(tmp_path: Path, how: str) -> None:
     assert line.startswith("envlock: error: "), line
     assert f".venv/bin/python links to {base}, which does not exist: " in line, line
     assert not (tmp_path / "envlock.yaml").exists()
+
+
+# What --python names is not a Python interpreter
+
+
+def test_an_executable_that_is_not_python_is_said_so(tmp_path: Path) -> None:
+    # `--python /bin/true`, or a wrapper script that drops its arguments: envlock said "the
+    # probe failed: exit status 0", which does not say what is wrong.
+    wrapper = tmp_path / "python"
+    wrapper.write_text("#!/bin/sh\necho 'hello from a wrapper'\n")
+    wrapper.chmod(0o755)
+    for python in (str(wrapper), "/bin/true"):
+        done = envlock("capture", "--no-runtime", "--python", python, cwd=tmp_path, env=_env())
+        assert done.returncode == 3, done.stderr
+        (line,) = done.stderr.splitlines()[1:]
+        assert line == (
+            f"envlock: error: {python if python.startswith('/bin') else 'python'}: the probe "
+            "failed: it did not run it (exit status 0, no result): is it a Python interpreter?"
+        )
+    assert not (tmp_path / "envlock.yaml").exists()
+
+
+def test_a_pyenv_shim_that_finds_no_such_command_says_what_pyenv_said(tmp_path: Path) -> None:
+    # `--python python3.12` where .python-version picks a version without it: pyenv prints
+    # "pyenv: python3.12: command not found", then where the command exists, then a note;
+    # envlock showed the note's last line alone ("Python versions to be found at the same
+    # time."), which does not say what failed.
+    versions = _pyenv_versions()
+    if len(versions) < 2:
+        pytest.skip(f"needs pyenv with two Python versions of 3.8 or newer ({PYENV_ROOT})")
+    (chosen, _), (other, _) = versions[-2:]
+    command = "python" + ".".join(other.split(".")[:2])
+    shim = PYENV_ROOT / "shims" / command
+    if not shim.is_file() or chosen.split(".")[:2] == other.split(".")[:2]:
+        pytest.skip(f"no pyenv shim {command} for a version other than {chosen}")
+    (tmp_path / ".python-version").write_text(f"{chosen}\n")
+    done = envlock("capture", "--no-runtime", "--python", str(shim), cwd=tmp_path, env=_env())
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()[1:]
+    assert line.startswith(
+        f"envlock: error: {home_to_tilde(str(shim))}: the probe failed: "
+        f"pyenv: {command}: command not found ... "
+    ), line
