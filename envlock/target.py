@@ -111,13 +111,23 @@ def resolve(
     if prefix:
         path = Path(prefix).absolute()
         if not path.is_dir():
-            raise TargetError(f"{display_path(path)}: no such directory")
+            raise TargetError(
+                f"{display_path(path)}: not a directory: --prefix takes an environment's folder "
+                "(an interpreter goes with --python)"
+                if path.exists()
+                else f"{display_path(path)}: no such directory"
+            )
         return Target(path, None, "--prefix")
     if python:
         exe = Path(python)
         if not exe.is_file():
             found = _which(python)
             if found is None:
+                if exe.is_dir():
+                    raise TargetError(
+                        f"{display_path(exe)}: a directory, not an interpreter: give its "
+                        "interpreter (bin/python in a venv), or the folder with --prefix"
+                    )
                 raise TargetError(_dangling(exe) or f"{display_path(exe)}: no such interpreter")
             exe = found
         exe = exe.absolute()

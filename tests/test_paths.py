@@ -276,3 +276,31 @@ def test_a_pyenv_shim_that_finds_no_such_command_says_what_pyenv_said(tmp_path: 
         f"envlock: error: {home_to_tilde(str(shim))}: the probe failed: "
         f"pyenv: {command}: command not found ... "
     ), line
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "message"),
+    [
+        (
+            "--python",
+            ".venv",
+            ".venv: a directory, not an interpreter: give its interpreter (bin/python in a "
+            "venv), or the folder with --prefix",
+        ),
+        (
+            "--prefix",
+            ".venv/bin/python",
+            ".venv/bin/python: not a directory: --prefix takes an environment's folder (an "
+            "interpreter goes with --python)",
+        ),
+    ],
+)
+def test_a_folder_for_an_interpreter_or_the_other_way_round(
+    tmp_path: Path, option: str, given: str, message: str
+) -> None:
+    # `--python .venv` said ".venv: no such interpreter", and `--prefix .venv/bin/python`
+    # ".venv/bin/python: no such directory", of paths that are there.
+    make_venv(tmp_path / ".venv")
+    done = envlock("capture", "--no-runtime", option, given, cwd=tmp_path, env=_env())
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.splitlines() == [f"envlock: error: {message}"]
