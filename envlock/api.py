@@ -284,7 +284,7 @@ def verify(
 
     ``runtime=None`` runs the runtime probes only when the lockfile has runtime facts."""
     if not isinstance(lock, Lockfile):
-        base_dir = Path(lock).parent if base_dir is None else base_dir
+        base_dir = _lockfile.directory(lock) if base_dir is None else base_dir
         lock = load(lock)
     if live is not None:
         name = select(lock, live, env)

@@ -166,6 +166,8 @@ def _run(args: argparse.Namespace) -> int:
 
     verbose = getattr(args, "verbose", 0)
     try:
+        if args.command != "schema":  # which reads no file
+            _check_working_directory()
         code: int = _command(args.command).run(args)
         return code
     except EnvlockError as e:
@@ -177,6 +179,25 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as e:  # the one boundary: never a traceback unless asked
         _fail(f"internal error: {type(e).__name__}: {redact_text(str(e))}", verbose)
         return 3
+
+
+def _check_working_directory() -> None:
+    """Every path envlock reads, writes or shows is taken from the working directory (a
+    relative argument, [tool.envlock], ./.venv): one that was removed is said in one line."""
+    try:
+        os.getcwd()
+    except OSError as e:
+        from envlock.errors import UsageError
+        from envlock.redact import home_to_tilde
+
+        try:  # Linux names the removed directory
+            where = home_to_tilde(os.readlink("/proc/self/cwd").removesuffix(" (deleted)"))
+        except OSError:
+            where = "."
+        raise UsageError(
+            f"{where}: the working directory cannot be read ({e.strerror}): run envlock from "
+            "an existing directory"
+        ) from None
 
 
 def _fail(message: str, verbose: int) -> None:

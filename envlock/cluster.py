@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from envlock import api, snapshot
+from envlock import api, lockfile, snapshot
 from envlock.errors import EnvlockError, TargetError
 from envlock.model import Lockfile
 from envlock.remote import DEFAULT_TIMEOUT_S, Member
@@ -167,7 +167,7 @@ def verify_cluster(
     ``env``, else the lockfile environment for its platform (see :func:`envlock.api.select`).
     """
     if not isinstance(lock, Lockfile):
-        base_dir = Path(lock).parent if base_dir is None else base_dir
+        base_dir = lockfile.directory(lock) if base_dir is None else base_dir
         lock = api.load(lock)
     base = Path(base_dir if base_dir is not None else Path.cwd()).absolute()
     scheduler, answers = _ask(client, _variable_names(policy), timeout)

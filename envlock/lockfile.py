@@ -37,6 +37,14 @@ def format_for(path: Path, fmt: str | None = None) -> str:
     return "toml" if path.suffix.lower() == ".toml" else "yaml"
 
 
+def directory(path: str | os.PathLike[str]) -> Path:
+    """The lockfile's directory, which local paths in it are relative to. For a symbolic
+    link, its target's (the file ``capture`` writes): one file reads the same whatever name
+    it is given."""
+    path = Path(path)
+    return Path(os.path.realpath(path)).parent if path.is_symlink() else path.absolute().parent
+
+
 def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     """Read and check a lockfile; raises :class:`LockfileError` naming the file."""
     path = Path(path)

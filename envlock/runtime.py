@@ -2,7 +2,8 @@
 (and scipy) to see which BLAS / LAPACK / OpenMP actually loads, and that ask the CUDA
 libraries for their versions. Both run at once, each with a timeout, always in a child
 process — even for the interpreter running envlock — so that a crash in a native library
-cannot take envlock down. A probe that fails leaves a note, never an error.
+cannot take envlock down. A probe that fails leaves a note, never an error. They run in the
+working directory, as the main probe does (:func:`envlock.target.probe`).
 
 threadpoolctl is handed to the BLAS probe as a copy of its single file in a temporary
 directory, appended to the child's ``sys.path``: the target's own copy wins, and nothing
@@ -75,7 +76,6 @@ def probe(
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    cwd=tmp,
                 )
             except OSError as e:
                 notes.append(f"{name} probe: cannot run {python.name}: {e.strerror}")

@@ -70,12 +70,26 @@ class Target:
         return f"{where} ({self.reason}; {how})"
 
 
+INTERPRETERS = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
+
+
 def interpreter_in(prefix: Path) -> Path | None:
-    for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
+    for rel in INTERPRETERS:
         candidate = prefix / rel
         if candidate.is_file():
             return candidate
     return None
+
+
+def _dangling(path: Path) -> str:
+    """Why ``path`` is there but runs nothing: a symbolic link to a file that is gone (a
+    venv's link to the Python it was made from, moved or uninstalled since), or ``""``."""
+    if not path.is_symlink() or path.exists():
+        return ""
+    return (
+        f"{display_path(path)} links to {display_path(os.path.realpath(path))}, which does "
+        "not exist: the Python it was made from was moved or removed; recreate the environment"
+    )
 
 
 def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -92,6 +106,10 @@ def _from_prefix(prefix: Path, reason: str) -> Target:
         return Target(prefix, Path(sys.executable), reason, in_process=True)
     python = interpreter_in(prefix)
     if python is None:
+        for rel in INTERPRETERS:
+            why = _dangling(prefix / rel)
+            if why:
+                raise TargetError(f"{display_path(prefix)} ({reason}): {why}")
         raise TargetError(
             f"{display_path(prefix)} ({reason}) is not a Python environment: no interpreter in it"
         )
@@ -111,14 +129,24 @@ def resolve(
     if prefix:
         path = Path(prefix).absolute()
         if not path.is_dir():
-            raise TargetError(f"{display_path(path)}: no such directory")
+            raise TargetError(
+                f"{display_path(path)}: not a directory: --prefix takes an environment's folder "
+                "(an interpreter goes with --python)"
+                if path.exists()
+                else f"{display_path(path)}: no such directory"
+            )
         return Target(path, None, "--prefix")
     if python:
         exe = Path(python)
         if not exe.is_file():
             found = _which(python)
             if found is None:
-                raise TargetError(f"{display_path(exe)}: no such interpreter")
+                if exe.is_dir():
+                    raise TargetError(
+                        f"{display_path(exe)}: a directory, not an interpreter: give its "
+                        "interpreter (bin/python in a venv), or the folder with --prefix"
+                    )
+                raise TargetError(_dangling(exe) or f"{display_path(exe)}: no such interpreter")
             exe = found
         exe = exe.absolute()
         if os.path.abspath(exe) == os.path.abspath(sys.executable):
@@ -187,6 +215,9 @@ def _run_probe(
     import subprocess
     import tempfile
 
+    # The child runs in the working directory, as the user's own commands do: a launcher
+    # finds its interpreter from there (a pyenv shim reads ./.python-version), and a relative
+    # PYTHONPATH entry is resolved against it.
     marker = new_marker()
     with tempfile.TemporaryDirectory(prefix="envlock-probe-") as tmp:
         if not script.is_file():  # envlock imported from a zip: give the child a real file
@@ -204,7 +235,6 @@ def _run_probe(
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=PROBE_TIMEOUT_S,
-                cwd=tmp,
             )
         except subprocess.TimeoutExpired:
             raise TargetError(
@@ -229,6 +259,16 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
+def _last_words(stderr: bytes) -> str:
+    """What a failed child's stderr says of why: a Python traceback's last line; else the
+    first and the last line (a launcher, such as a pyenv shim, says what failed first, then
+    explains: 'pyenv: python3.12: command not found ... found at the same time.')."""
+    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
+    if len(lines) < 2 or any(x.startswith(("Traceback (", 'File "')) for x in lines):
+        return lines[-1] if lines else ""
+    return f"{lines[0]} ... {lines[-1]}"
+
+
 def fenced_payload(
     python: Path, returncode: int, stdout: bytes, stderr: bytes, marker: str
 ) -> dict[str, Any]:
@@ -237,10 +277,11 @@ def fenced_payload(
     start = out.find(marker)
     end = out.find(marker, start + len(marker)) if start >= 0 else -1
     if returncode != 0 or end < 0:
-        err = stderr.decode("utf-8", "replace").strip().splitlines()
-        last = err[-1] if err else f"exit status {returncode}"
+        last = _last_words(stderr) or f"exit status {returncode}"
         if returncode < 0:  # a crash: stderr's last line may be anyone's start-up output
             last = f"killed by signal {_signal_name(-returncode)}"
+        elif returncode == 0:  # /bin/true, a script that ignores its arguments
+            last = "it did not run it (exit status 0, no result): is it a Python interpreter?"
         elif last.startswith("SyntaxError"):  # the probe's own syntax: Python 3.8's
             last += " (envlock's probe needs Python 3.8 or later)"
         raise TargetError(f"{display_path(python)}: the probe failed: {redact_text(last)}")

@@ -73,7 +73,7 @@ def _capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environmen
     say(args, where.describe())
     return api.capture(
         target=where,
-        base_dir=path.absolute().parent,
+        base_dir=lockfile.directory(path),
         runtime=not args.no_runtime,
         variables=policy.variables,
         announce=lambda line: say(args, line, now=True),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from envlock import api, target
+from envlock import api, lockfile, target
 from envlock.commands import (
     add_report_options,
     add_target_options,
@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         say(args, where.describe())
         live = api.capture(
             target=where,
+            base_dir=lockfile.directory(args.a),
             runtime=frozenset() if args.no_runtime else api.needs_runtime(lock_a),
             variables=policy.variables,
         )

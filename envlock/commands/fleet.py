@@ -63,7 +63,7 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def verify(args: argparse.Namespace, policy: Policy, path: Path) -> int:
-    from envlock import api, cluster, remote
+    from envlock import api, cluster, lockfile, remote
 
     _check_options(args)
     lock = api.load(path)
@@ -77,7 +77,7 @@ def verify(args: argparse.Namespace, policy: Policy, path: Path) -> int:
             env=args.env,
             policy=policy,
             timeout=args.dask_timeout,
-            base_dir=path.absolute().parent,
+            base_dir=lockfile.directory(path),
         )
     finally:
         client.close()
@@ -91,7 +91,7 @@ def verify(args: argparse.Namespace, policy: Policy, path: Path) -> int:
 
 
 def capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environment:
-    from envlock import cluster, remote
+    from envlock import cluster, lockfile, remote
     from envlock.report.cluster import render_text
 
     _check_options(args)
@@ -100,7 +100,7 @@ def capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environment
         workers = _count(len(remote.workers(client)), "worker")
         say(args, f"Dask cluster at {args.dask}: probing {workers}")
         env = cluster.capture_cluster(
-            client, policy=policy, timeout=args.dask_timeout, base_dir=path.absolute().parent
+            client, policy=policy, timeout=args.dask_timeout, base_dir=lockfile.directory(path)
         )
     except cluster.WorkersDisagree as e:
         sys.stderr.write(render_text(e.result, "reference"))

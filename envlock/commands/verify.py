@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from envlock import api, target
+from envlock import api, lockfile, target
 from envlock.commands import (
     add_report_options,
     add_target_options,
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = frozenset() if static else api.needs_runtime(lock)
     live = api.capture(
         target=where,
-        base_dir=path.absolute().parent,
+        base_dir=lockfile.directory(path),
         runtime=runtime,
         variables=policy.variables,
         announce=lambda line: say(args, line, now=True),
