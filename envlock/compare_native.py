@@ -6,7 +6,8 @@ and thread count are warnings. Only runtime observations are compared with each 
 static read says nothing about what loads.
 
 CUDA: runtime and cuDNN changes are errors, driver and GPU model changes warnings, CUDA in the
-lockfile and absent live an error.
+lockfile and absent live an error; a runtime, cuDNN or NCCL of the machine (not a pip or conda
+package) that no framework in the lockfile is built for is a warning.
 """
 
 from __future__ import annotations
@@ -153,11 +154,36 @@ def _hint(loaded_by: str | None) -> str:
     )
 
 
+_MACHINE_LIBRARIES = ("runtime", "cudnn", "nccl")
+
+
+def _machines(exp: CudaSection, name: str) -> str | None:
+    """Where the lockfile's CUDA library ``name`` came from, when that is the machine (a
+    toolkit in /usr/local/cuda, CUDA_HOME, the dynamic loader), not the environment (a pip
+    wheel, a conda package), and no framework the lockfile records (torch, jax, cupy) was
+    built for CUDA: nothing recorded loads it, so a change is a warning. None otherwise."""
+    part = exp.component(name)
+    if name not in _MACHINE_LIBRARIES or part is None:
+        return None
+    if (part.source or "").startswith(("pip", "conda")):
+        return None
+    if any(info.get("cuda") or info.get("build") == "cuda" for info in exp.frameworks.values()):
+        return None
+    return part.source or "system"
+
+
 def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
     for name in CUDA_COMPONENTS:
         e, a = exp.component(name), act.component(name)
         if e is None:
             continue
+        machines = _machines(exp, name)
+        why = (
+            f" (this machine's, from {machines}: no framework in the lockfile is built for "
+            "CUDA, so a warning)"
+            if machines
+            else ""
+        )
         if a is None:
             severity = ERROR if name in ("runtime", "cudnn", "driver") else WARNING
             yield Finding(
@@ -165,8 +191,8 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
                 name,
                 e.version,
                 None,
-                severity,
-                f"the lockfile has CUDA {name} {e.version}; install it, or {RECAPTURE}",
+                WARNING if machines else severity,
+                f"the lockfile has CUDA {name} {e.version}{why}; install it, or {RECAPTURE}",
             )
         elif e.version is None or a.version is None:
             if e.version != a.version:
@@ -185,8 +211,8 @@ def _cuda(exp: CudaSection, act: CudaSection) -> Iterator[Finding]:
                 name,
                 e.version,
                 a.version,
-                _CUDA_SEVERITY[name],
-                f"install CUDA {name} {e.version}, or {RECAPTURE}",
+                WARNING if machines else _CUDA_SEVERITY[name],
+                f"install CUDA {name} {e.version}{why}, or {RECAPTURE}",
             )
     e_gpus = [g.name for g in exp.gpus]
     a_gpus = [g.name for g in act.gpus]

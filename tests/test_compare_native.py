@@ -121,6 +121,40 @@ def test_cuda_in_lockfile_and_absent_live_is_an_error() -> None:
     assert ("cuda", "driver", "550.54.15", None, "error") in findings
 
 
+def test_the_machines_cuda_that_nothing_recorded_is_built_for_is_a_warning() -> None:
+    """A numpy-only environment captured on a GPU box records /usr/local/cuda's runtime: on a
+    CI runner or a laptop without it, that is a warning, not a failure. The same runtime
+    with a CUDA torch in the lockfile, or a runtime from a pip wheel, stays an error."""
+    toolkit = CudaComponent("13.0", "cudaRuntimeGetVersion", source="/usr/local/cuda")
+    machine = CudaSection(runtime=toolkit, cudnn=replace(toolkit, version="9.1.0", source="system"))
+    cpu_torch = {"torch": {"version": "2.13.0", "build": "cpu"}}
+    for frameworks in ({}, cpu_torch):
+        locked = replace(BASE, cuda=replace(machine, frameworks=frameworks))
+        absent = compare(
+            locked, replace(locked, cuda=replace(CudaSection(), frameworks=frameworks))
+        )
+        assert [(f.subject, f.severity) for f in absent] == [
+            ("cudnn", "warning"),
+            ("runtime", "warning"),
+        ]
+        assert "this machine's, from /usr/local/cuda: no framework" in absent[1].hint
+        other = replace(machine, runtime=replace(toolkit, version="12.8"), frameworks=frameworks)
+        changed = compare(locked, replace(locked, cuda=other))
+        assert [(f.subject, f.severity) for f in changed] == [("runtime", "warning")]
+    cuda_torch = replace(machine, frameworks={"torch": {"version": "2.13.0", "cuda": "13.0"}})
+    locked = replace(BASE, cuda=cuda_torch)
+    absent = compare(
+        locked, replace(locked, cuda=replace(CudaSection(), frameworks=cuda_torch.frameworks))
+    )
+    assert {(f.subject, f.severity) for f in absent} == {("cudnn", "error"), ("runtime", "error")}
+    pip_runtime = replace(
+        BASE, cuda=CudaSection(runtime=replace(toolkit, source="pip nvidia-cuda-runtime"))
+    )
+    assert [f.severity for f in compare(pip_runtime, replace(BASE, cuda=CudaSection()))] == [
+        "error"
+    ]
+
+
 def test_cuda_not_captured_live_is_not_drift() -> None:
     assert brief(replace(LOCKED, cuda=None)) == []
 
