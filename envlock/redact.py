@@ -306,4 +306,6 @@ def display_path(path: str | os.PathLike[str]) -> str:
         rel = os.path.relpath(text)
     except ValueError:  # another drive on Windows
         rel = text
+    if rel.startswith("..") and os.path.isabs(text):  # /x/locks/../.venv as /x/.venv
+        text = os.path.normpath(text)
     return printable(rel if not rel.startswith("..") else home_to_tilde(text))

@@ -159,6 +159,12 @@ def resolve(
     dot_venv = cwd / ".venv"
     if dot_venv.is_dir():
         return _from_prefix(dot_venv.absolute(), "./.venv")
+    if dot_venv.is_symlink() and not dot_venv.exists():  # not this interpreter, silently
+        raise TargetError(
+            f"{display_path(dot_venv)} (./.venv) links to "
+            f"{display_path(os.path.realpath(dot_venv))}, which does not exist: recreate the "
+            "environment, or remove the link"
+        )
     return Target(Path(sys.prefix), Path(sys.executable), "this interpreter", in_process=True)
 
 

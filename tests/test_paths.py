@@ -235,6 +235,20 @@ def test_a_venv_whose_python_is_gone_says_so(tmp_path: Path, how: str) -> None:
     assert not (tmp_path / "envlock.yaml").exists()
 
 
+def test_a_project_venv_link_to_a_removed_folder_says_so(tmp_path: Path) -> None:
+    # ./.venv linking to a venv that was removed: envlock checked the interpreter it runs in
+    # instead, saying so only in the status line.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".venv").symlink_to(tmp_path / "gone")
+    done = envlock("capture", "--no-runtime", cwd=project, env=_env())
+    assert done.returncode == 3, done.stderr
+    assert done.stderr == (
+        f"envlock: error: .venv (./.venv) links to {tmp_path / 'gone'}, which does not exist: "
+        "recreate the environment, or remove the link\n"
+    )
+
+
 # What --python names is not a Python interpreter
 
 

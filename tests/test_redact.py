@@ -275,6 +275,10 @@ def test_redact_strings_cleans_keys_too() -> None:
 def test_display_path_is_relative_inside_cwd(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     assert display_path(tmp_path / "envlock.yaml") == "envlock.yaml"
+    # outside it: absolute, and without the ".." of a relative argument made absolute
+    (tmp_path / "locks").mkdir()
+    monkeypatch.chdir(tmp_path / "locks")
+    assert display_path(tmp_path / "locks" / ".." / "v" / "bin") == str(tmp_path / "v" / "bin")
 
 
 @pytest.mark.parametrize(
