@@ -72,28 +72,33 @@ def run_with(
     prefix: str | None,
     uv_finds_it: bool = False,
 ) -> tuple[Finding, ...]:
-    """``findings`` whose fixes act on an environment that is not the active one (where the
-    ``pip`` on ``PATH``, the environment uv finds and conda's active one are another's), its
-    interpreter and prefix as shown: ``pip install X`` becomes ``PYTHON -m pip install X``;
-    ``uv pip install X`` becomes ``uv pip install --python PYTHON X``, unless ``uv_finds_it``
-    (the project's ``.venv``); ``conda install X`` becomes ``conda install -p PREFIX X``."""
-    import re
+    """``findings`` whose fixes act on an environment that is not the active one
+    (:func:`acting_on`)."""
     from dataclasses import replace
+
+    return tuple(replace(f, hint=acting_on(f.hint, python, prefix, uv_finds_it)) for f in findings)
+
+
+def acting_on(fix: str, python: str | None, prefix: str | None, uv_finds_it: bool = False) -> str:
+    """``fix`` acting on an environment that is not the active one (where the ``pip`` on
+    ``PATH``, the environment uv finds and conda's active one are another's), its interpreter
+    and prefix as shown: ``pip install X`` becomes ``PYTHON -m pip install X``; ``uv pip
+    install X`` becomes ``uv pip install --python PYTHON X``, unless ``uv_finds_it`` (the
+    project's ``.venv``); ``conda install X`` becomes ``conda install -p PREFIX X``."""
+    import re
 
     def command(m: re.Match[str]) -> str:
         uv, pip, conda = m[1], m[2], m[3]
         if conda:
             return f"conda {conda} -p {_plain_path(prefix)}" if prefix else m[0]
         if uv:
-            return (
-                m[0]
-                if uv_finds_it or not python
-                else f"uv pip {pip} --python {_plain_path(python)}"
-            )
+            if uv_finds_it or not python:
+                return m[0]
+            return f"uv pip {pip} --python {_plain_path(python)}"
         return f"{_plain_path(python)} -m pip {pip}" if python else m[0]
 
     pattern = re.compile(r"(?<![\w./-])(?:(uv )?pip (install|uninstall)|conda (install|remove))\b")
-    return tuple(replace(f, hint=pattern.sub(command, f.hint)) for f in findings)
+    return pattern.sub(command, fix)
 
 
 def _plain_path(path: str) -> str:

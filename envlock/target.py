@@ -92,6 +92,14 @@ def _dangling(path: Path) -> str:
     )
 
 
+def interpreter_gone(prefix: Path) -> str:
+    """Why the environment at ``prefix`` has no interpreter that runs, when its interpreter
+    is a link to a Python that is gone; else ``""``."""
+    if interpreter_in(prefix) is not None:
+        return ""
+    return next(filter(None, (_dangling(prefix / rel) for rel in INTERPRETERS)), "")
+
+
 def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -106,10 +114,9 @@ def _from_prefix(prefix: Path, reason: str) -> Target:
         return Target(prefix, Path(sys.executable), reason, in_process=True)
     python = interpreter_in(prefix)
     if python is None:
-        for rel in INTERPRETERS:
-            why = _dangling(prefix / rel)
-            if why:
-                raise TargetError(f"{display_path(prefix)} ({reason}): {why}")
+        why = interpreter_gone(prefix)
+        if why:
+            raise TargetError(f"{display_path(prefix)} ({reason}): {why}")
         raise TargetError(
             f"{display_path(prefix)} ({reason}) is not a Python environment: no interpreter in it"
         )

@@ -26,6 +26,7 @@ from support import validate
 
 from envlock import _doctor_probe, _probe, doctor
 from envlock.cli import main
+from envlock.redact import display_path
 from envlock.snapshot import from_payload, is_pep440
 from envlock.target import _run_probe
 
@@ -212,22 +213,23 @@ def test_doctor_lists_every_breakage_with_its_fix(
         ("warning", "version", "weird"),
     ]
     fixes = {(p["kind"], p["subject"]): p["fix"] for p in problems}
+    pip = f"{display_path(python)} -m pip"  # the environment named, not the active one
     assert fixes["no-metadata", "nometa"] == (
         f"rm -rf '{site}/nometa-1.0.dist-info' && "
-        "pip install --force-reinstall --no-deps 'nometa==1.0'"
+        f"{pip} install --force-reinstall --no-deps 'nometa==1.0'"
     )
     assert fixes["duplicate", "foo"] == (
-        f"rm -rf '{site}/foo-1.0.dist-info' && pip install --force-reinstall --no-deps 'foo==2.0'"
+        f"rm -rf '{site}/foo-1.0.dist-info' && {pip} install --force-reinstall --no-deps 'foo==2.0'"
     )
     assert fixes["leftover", f"{site}/~oo"] == f"rm -rf '{site}/~oo'"
     assert fixes["name", f"{site}/my_package-1.0.dist-info"] == (
         f"rm -rf '{site}/my_package-1.0.dist-info', then reinstall the project it belongs to"
     )
-    assert fixes["unmet", "needsghost"] == "pip install 'ghost>=1'"
-    assert fixes["conflict", "needsolddep"] == "pip install 'dep<1'"
-    assert fixes["conflict", "oldstyle"] == "pip install 'dep>=3'"
-    assert (
-        fixes["undecodable", "garbled"] == "pip install --force-reinstall --no-deps 'garbled==1.0'"
+    assert fixes["unmet", "needsghost"] == f"{pip} install 'ghost>=1'"
+    assert fixes["conflict", "needsolddep"] == f"{pip} install 'dep<1'"
+    assert fixes["conflict", "oldstyle"] == f"{pip} install 'dep>=3'"
+    assert fixes["undecodable", "garbled"] == (
+        f"{pip} install --force-reinstall --no-deps 'garbled==1.0'"
     )
     messages = {(p["kind"], p["subject"]): p["message"] for p in problems}
     assert messages["conflict", "needsolddep"] == (
@@ -240,7 +242,7 @@ def test_doctor_lists_every_breakage_with_its_fix(
     lines = out.splitlines()
     assert code == 1 and lines[-1] == "6 error(s), 6 warning(s), 0 note(s)"
     at = lines.index("error: [conflict] needsolddep 1.0 requires dep<1, but dep 2.0 is installed")
-    assert lines[at + 1] == "  fix: pip install 'dep<1'"
+    assert lines[at + 1] == f"  fix: {pip} install 'dep<1'"
     assert not any("ghost2" in line or "ghost3" in line or "ghost4" in line for line in lines)
 
 
@@ -394,13 +396,13 @@ def test_deep_finds_files_changed_after_pip_installed_them(
             "altered",
             "hashed",
             "hashed 1.0: 1 file(s) differ from what was installed: hashed/__init__.py",
-            "pip install --force-reinstall --no-deps 'hashed==1.0'",
+            f"{display_path(python)} -m pip install --force-reinstall --no-deps 'hashed==1.0'",
         ),
         (
             "missing-file",
             "hashed",
             "hashed 1.0: 1 installed file(s) are missing: hashed/data.txt",
-            "pip install --force-reinstall --no-deps 'hashed==1.0'",
+            f"{display_path(python)} -m pip install --force-reinstall --no-deps 'hashed==1.0'",
         ),
     ]
     _, _, err = envlock(capsys, "doctor", "--python", str(python), "--deep")
@@ -474,7 +476,9 @@ def test_deep_conda_files_altered_or_missing_and_pip_over_conda(
     assert altered["message"] == (
         "conda:condapkg 1.0: 1 file(s) differ from what was installed: share/condapkg/data.txt"
     )
-    assert altered["fix"] == "conda install --force-reinstall 'condapkg=1.0=h0_0'"
+    assert altered["fix"] == (
+        f"conda install -p {display_path(prefix)} --force-reinstall 'condapkg=1.0=h0_0'"
+    )
     assert by["missing-file", "conda:condapkg"]["message"].endswith("share/condapkg/other.txt")
     # the same through the interpreter, and capture and verify keep working
     code, problems = doctor_json(capsys, "--python", str(python), "--deep")

@@ -5,6 +5,7 @@ network."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -233,6 +234,23 @@ def test_a_venv_whose_python_is_gone_says_so(tmp_path: Path, how: str) -> None:
     assert line.startswith("envlock: error: "), line
     assert f".venv/bin/python links to {base}, which does not exist: " in line, line
     assert not (tmp_path / "envlock.yaml").exists()
+
+
+def test_doctor_reads_a_venv_whose_python_is_gone_as_broken(tmp_path: Path) -> None:
+    # `doctor --prefix` reads files only: it said "no problems found" of a venv no command
+    # can run.
+    base = tmp_path / "base" / "python3"
+    base.parent.mkdir()
+    base.symlink_to(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    make_venv(tmp_path / "v", python=str(base))
+    done = envlock("doctor", "--prefix", "v", cwd=tmp_path, env=_env())
+    assert done.returncode == 0 and done.stdout.endswith("no problems found\n"), done.stdout
+    base.unlink()
+    done = envlock("doctor", "--prefix", "v", "--format", "json", cwd=tmp_path, env=_env())
+    assert done.returncode == 1, done.stderr
+    (problem,) = json.loads(done.stdout)["problems"]
+    assert (problem["kind"], problem["severity"]) == ("interpreter", "error")
+    assert problem["message"].startswith("v/bin/python links to base/python3, which does not")
 
 
 def test_a_project_venv_link_to_a_removed_folder_says_so(tmp_path: Path) -> None:
