@@ -13,7 +13,7 @@ from envlock import snapshot, static
 from envlock import target as _target
 from envlock.compare import compare
 from envlock.errors import UsageError
-from envlock.findings import ERROR, Finding, run_with
+from envlock.findings import ERROR, Finding
 from envlock.model import ENVIRONMENT_NAME, Environment, Lockfile
 from envlock.nativemodel import CUDA_COMPONENTS
 from envlock.reader import full_match
@@ -251,14 +251,20 @@ class Result:
             counts[f.severity] = counts.get(f.severity, 0) + 1
         return counts
 
+    @property
+    def status(self) -> str:
+        """``match`` (no findings), ``warnings`` (none of which fails the run) or ``drift``."""
+        if not self.findings:
+            return "match"
+        return "warnings" if self.ok else "drift"
+
     def fixes_for(self, target: _target.Target) -> Result:
         """This result with fixes that act on ``target``, where the ``pip`` on ``PATH`` and
-        conda's active environment may not be its (:meth:`envlock.target.Target.fixes_act_on`)."""
-        python, prefix = target.fixes_act_on()
-        if python is None and prefix is None:
+        conda's active environment may not be its (:meth:`envlock.target.Target.fixer`)."""
+        fix = target.fixer()
+        if fix is None:
             return self
-        uv_finds_it = target.reason == "./.venv"
-        return replace(self, findings=run_with(self.findings, python, prefix, uv_finds_it))
+        return replace(self, findings=tuple(replace(f, hint=fix(f.hint)) for f in self.findings))
 
     def __repr__(self) -> str:
         """One line (a notebook shows a cell's last value): the environments and findings

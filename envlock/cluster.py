@@ -61,9 +61,7 @@ class Group:
 
     @property
     def status(self) -> str:
-        if not self.result.ok:
-            return "drift"
-        return "warnings" if self.result.findings else "match"
+        return self.result.status
 
 
 @dataclass(frozen=True)

@@ -542,21 +542,17 @@ def examine(
 def for_target(problems: tuple[Problem, ...], where: Target) -> tuple[Problem, ...]:
     """``problems`` with the target's own: a venv read with ``--prefix`` whose interpreter
     links to a Python that is gone; and fixes that name the environment where it is not the
-    active one (:meth:`envlock.target.Target.fixes_act_on`)."""
+    active one (:meth:`envlock.target.Target.fixer`)."""
     from dataclasses import replace
 
-    from envlock.findings import acting_on
     from envlock.target import interpreter_gone
 
     gone = interpreter_gone(where.prefix) if where.method == "static" and where.prefix else ""
     if gone:
-        fix = "recreate the environment with a Python that exists, then reinstall its packages"
-        problems = ordered([*problems, Problem("interpreter", ERROR, "python", gone, fix)])
-    python, prefix = where.fixes_act_on()
-    if python is None and prefix is None:
-        return problems
-    uv_finds_it = where.reason == "./.venv"
-    return tuple(replace(p, fix=acting_on(p.fix, python, prefix, uv_finds_it)) for p in problems)
+        recreate = "recreate the environment with a Python that exists, then reinstall its packages"
+        problems = ordered([*problems, Problem("interpreter", ERROR, "python", gone, recreate)])
+    fixer = where.fixer()
+    return problems if fixer is None else tuple(replace(p, fix=fixer(p.fix)) for p in problems)
 
 
 def read(where: Target) -> tuple[dict[str, Any], CondaPrefix | None]:

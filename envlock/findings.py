@@ -66,19 +66,6 @@ def shell_word(text: str) -> str:
     return f"'{text}'"
 
 
-def run_with(
-    findings: tuple[Finding, ...],
-    python: str | None,
-    prefix: str | None,
-    uv_finds_it: bool = False,
-) -> tuple[Finding, ...]:
-    """``findings`` whose fixes act on an environment that is not the active one
-    (:func:`acting_on`)."""
-    from dataclasses import replace
-
-    return tuple(replace(f, hint=acting_on(f.hint, python, prefix, uv_finds_it)) for f in findings)
-
-
 def acting_on(fix: str, python: str | None, prefix: str | None, uv_finds_it: bool = False) -> str:
     """``fix`` acting on an environment that is not the active one (where the ``pip`` on
     ``PATH``, the environment uv finds and conda's active one are another's), its interpreter

@@ -19,6 +19,7 @@ from envlock.redact import display_path, redact_text
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 PROBE_TIMEOUT_S = 60.0
@@ -38,22 +39,28 @@ class Target:
     def method(self) -> str:
         return "static" if self.python is None and not self.in_process else "probe"
 
-    def fixes_act_on(self) -> tuple[str | None, str | None]:
-        """The interpreter and the prefix, as shown, that fixes must name (``.venv/bin/python
-        -m pip``, ``conda install -p env``) when the ``pip`` on ``PATH`` and conda's active
-        environment may be another's: an environment named with ``--python`` or ``--prefix``,
-        or a ``./.venv`` that is not active. ``(None, None)`` for the active environment and
-        the running interpreter."""
+    def fixer(self) -> Callable[[str], str] | None:
+        """What makes a fix (a finding's hint, a doctor problem's) act on this environment
+        when the ``pip`` on ``PATH`` and conda's active environment may be another's: one
+        named with ``--python`` or ``--prefix``, or a ``./.venv`` that is not active
+        (:func:`envlock.findings.acting_on`, with its interpreter and prefix as shown).
+        ``None`` for the active environment and the running interpreter: fixes stand."""
         if self.reason not in ("--python", "--prefix", "./.venv"):
-            return None, None
+            return None
+        from functools import partial
+
+        from envlock.findings import acting_on
+
         python = self.python or (interpreter_in(self.prefix) if self.prefix else None)
         prefix = self.prefix
         if prefix is None and python is not None:  # bin/python, Scripts/python.exe, python.exe
             home = python.parent
             prefix = home.parent if home.name in ("bin", "Scripts") else home
-        return (
-            display_path(python) if python is not None else None,
-            display_path(prefix) if prefix is not None else None,
+        return partial(
+            acting_on,
+            python=display_path(python) if python is not None else None,
+            prefix=display_path(prefix) if prefix is not None else None,
+            uv_finds_it=self.reason == "./.venv",  # uv finds the project's .venv by itself
         )
 
     def describe(self) -> str:

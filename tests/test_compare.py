@@ -148,7 +148,7 @@ def test_install_hints() -> None:
 
 
 def test_fixes_for_an_environment_that_is_not_the_active_one() -> None:
-    from envlock.findings import Finding, run_with
+    from envlock.findings import acting_on
 
     hints = [
         "pip install 'numpy==1.26.4', or re-run `envlock capture` if this change is intended",
@@ -158,8 +158,7 @@ def test_fixes_for_an_environment_that_is_not_the_active_one() -> None:
         "pip installed over conda's numpy: reinstall it with conda",  # words, not a command
         "export OMP_NUM_THREADS=4",
     ]
-    findings = tuple(Finding("version", "x", "1", "2", "error", h) for h in hints)
-    got = [f.hint for f in run_with(findings, "my env/bin/python", "~/envs/my env")]
+    got = [acting_on(h, "my env/bin/python", "~/envs/my env") for h in hints]
     assert got == [
         "'my env/bin/python' -m pip install 'numpy==1.26.4', or re-run `envlock capture` if "
         "this change is intended",
@@ -172,6 +171,6 @@ def test_fixes_for_an_environment_that_is_not_the_active_one() -> None:
         hints[5],
     ]
     # the project's .venv: uv finds it by itself; pip on PATH is another's
-    (pip, uv) = run_with(findings[:2], ".venv/bin/python", ".venv", uv_finds_it=True)
-    assert pip.hint.startswith(".venv/bin/python -m pip install 'numpy==1.26.4'")
-    assert uv.hint == hints[1]
+    (pip, uv) = (acting_on(h, ".venv/bin/python", ".venv", uv_finds_it=True) for h in hints[:2])
+    assert pip.startswith(".venv/bin/python -m pip install 'numpy==1.26.4'")
+    assert uv == hints[1]

@@ -43,8 +43,7 @@ def findings(done: object) -> list[tuple[str, str, str | None, str | None, str]]
 @needs_numpy
 def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None:
     lock = tmp_path / "envlock.yaml"
-    done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
-    assert done.returncode == 0, done.stderr
+    _capture(lock)
     blas = next(iter(validate(lock)["environments"].values()))["blas"]
     assert blas["method"] == "runtime" and blas["imported"]["numpy"]
     numpy_blas = next(lib for lib in blas["libraries"] if lib.get("loaded_by") == "numpy")
@@ -69,6 +68,13 @@ def test_openblas_kernel_choice_is_recorded_and_verified(tmp_path: Path) -> None
     assert ("variables", "OPENBLAS_CORETYPE", None, other, "error") in got
 
 
+def _capture(lock: Path, **variables: str) -> None:
+    """``envlock capture`` of this interpreter's environment into ``lock``, with ``variables``."""
+    done = envlock("capture", "--python", sys.executable, str(lock), cwd=lock.parent,
+                   env=_env(**variables))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 @needs_numpy
 def test_a_thread_count_fix_works_as_printed(tmp_path: Path) -> None:
     """OpenBLAS reads OPENBLAS_NUM_THREADS before OMP_NUM_THREADS: with the first set, the
@@ -76,15 +82,7 @@ def test_a_thread_count_fix_works_as_printed(tmp_path: Path) -> None:
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: OpenBLAS runs one thread whatever the variables say")
     lock = tmp_path / "envlock.yaml"
-    done = envlock(
-        "capture",
-        "--python",
-        sys.executable,
-        str(lock),
-        cwd=tmp_path,
-        env=_env(OMP_NUM_THREADS="1"),
-    )
-    assert done.returncode == 0, done.stderr
+    _capture(lock, OMP_NUM_THREADS="1")
     verify = ["verify", "--python", sys.executable, "--format", "json", str(lock)]
     live = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2"}
     report = json.loads(envlock(*verify, cwd=tmp_path, env=_env(**live)).stdout)
@@ -106,8 +104,7 @@ def test_a_preloaded_openmp_runtime_gets_a_fix_that_works(tmp_path: Path) -> Non
     if gomp is None:
         pytest.skip("no system libgomp.so.1 to preload")
     lock = tmp_path / "envlock.yaml"
-    done = envlock("capture", "--python", sys.executable, str(lock), cwd=tmp_path, env=_env())
-    assert done.returncode == 0, done.stderr
+    _capture(lock)
     libs = next(iter(validate(lock)["environments"].values()))["blas"]["libraries"]
     if any(lib["api"] == "openmp" for lib in libs):
         pytest.skip("numpy or scipy here loads an OpenMP runtime of its own")
@@ -123,15 +120,7 @@ def test_a_preloaded_openmp_runtime_gets_a_fix_that_works(tmp_path: Path) -> Non
     assert finding["hint"].startswith("libgomp was loaded before numpy was imported (LD_PRELOAD)")
     assert envlock(*verify, cwd=tmp_path, env=_env()).returncode == 0  # the fix, as printed
     # The other way round: preloaded at capture, not now.
-    done = envlock(
-        "capture",
-        "--python",
-        sys.executable,
-        str(lock),
-        cwd=tmp_path,
-        env=_env(LD_PRELOAD=str(gomp)),
-    )
-    assert done.returncode == 0, done.stderr
+    _capture(lock, LD_PRELOAD=str(gomp))
     (finding,) = json.loads(envlock(*verify, cwd=tmp_path, env=_env()).stdout)["findings"]
     assert finding["hint"].startswith("the lockfile's libgomp was loaded before numpy was imported")
     assert envlock(*verify, cwd=tmp_path, env=_env(LD_PRELOAD=str(gomp))).returncode == 0

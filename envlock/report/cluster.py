@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 from envlock.cluster import UNCHECKED_WORDS, ClusterResult, Group, Unchecked
-from envlock.escape import printable, well_formed
+from envlock.escape import printable
 from envlock.report import github, jsonfmt, junit, markdown, text
 from envlock.report.text import _paint
 
@@ -135,8 +135,7 @@ def _member(member: Member, status: str, group: int | None, problem: str | None)
 
 
 def render_json(result: ClusterResult, lockfile: str) -> str:
-    data = well_formed(report_data(result, lockfile))
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+    return jsonfmt.dumps(report_data(result, lockfile))
 
 
 def render_junit(result: ClusterResult, lockfile: str) -> str:

@@ -13,6 +13,10 @@ import json
 from envlock.api import Result
 from envlock.escape import well_formed
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from typing import Any
+
 REPORT_VERSION = 1
 
 
@@ -21,7 +25,7 @@ def render(result: Result, lockfile: str) -> str:
         "report_version": REPORT_VERSION,
         "lockfile": lockfile,
         "environment": result.environment,
-        "status": "match" if not result.findings else ("drift" if not result.ok else "warnings"),
+        "status": result.status,
         "exit_code": result.exit_code,
         "counts": result.counts(),
         "findings": [f.to_dict() for f in result.findings],
@@ -29,4 +33,9 @@ def render(result: Result, lockfile: str) -> str:
         "warnings": list(result.live.warnings),
         "not_checked": list(result.notes),
     }
+    return dumps(data)
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """A report as JSON text: ASCII, indented, in the order built."""
     return json.dumps(well_formed(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from envlock.escape import printable, well_formed
+from envlock.escape import printable
 from envlock.report import github, jsonfmt, junit, markdown, text
 from envlock.report.text import _paint
 
@@ -21,19 +21,11 @@ TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this 
 if TYPE_CHECKING:
     from typing import Any
 
-    from envlock.api import Result
     from envlock.pairs import Pairs
 
 REPORT_VERSION = 1
 KIND = "lockfile-diff"
 _COLOURS = {"drift": "error", "warnings": "warning", "match": "ok"}
-
-
-def status(result: Result) -> str:
-    """A single environment's status, as its JSON report gives it."""
-    if not result.findings:
-        return "match"
-    return "warnings" if result.ok else "drift"
 
 
 def not_compared(result: Pairs) -> list[tuple[str, str]]:
@@ -47,7 +39,7 @@ def not_compared(result: Pairs) -> list[tuple[str, str]]:
 
 def verdict(result: Pairs) -> str:
     total = len(result.results)
-    names = {s: [r.environment for r in result.results if status(r) == s] for s in _COLOURS}
+    names = {s: [r.environment for r in result.results if r.status == s] for s in _COLOURS}
     if result.status == "drift":
         drifting = names["drift"]
         return f"drift in {len(drifting)} of {total} environments: {', '.join(drifting)}"
@@ -67,7 +59,7 @@ def render_text(result: Pairs, label: str, colour: bool = False) -> str:
 
 def report_data(result: Pairs, label: str) -> dict[str, Any]:
     environments = [json.loads(jsonfmt.render(r, label)) for r in result.results]
-    statuses = [status(r) for r in result.results]
+    statuses = [r.status for r in result.results]
     return {
         "report_version": REPORT_VERSION,
         "kind": KIND,
@@ -87,8 +79,7 @@ def report_data(result: Pairs, label: str) -> dict[str, Any]:
 
 
 def render_json(result: Pairs, label: str) -> str:
-    data = well_formed(report_data(result, label))
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+    return jsonfmt.dumps(report_data(result, label))
 
 
 def render_junit(result: Pairs, label: str) -> str:
