@@ -57,6 +57,10 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
         if not cached:
             data = parse(text, fmt)
         lock = Lockfile.from_dict(data)
+    except MergeConflict as e:
+        raise LockfileError(
+            f"{where}: {e}: resolve it, or keep one side and re-run `envlock capture`"
+        ) from None
     except LockfileError as e:
         raise LockfileError(f"{where}: {e}") from None
     if not cached:
@@ -125,9 +129,33 @@ def parse(text: str, fmt: str, *, json_only: bool = True) -> Any:
     :data:`MAX_DEPTH` dotted parts (``tomllib``'s memory grows with the square of their
     length). After parsing, exactly: at most :data:`MAX_DEPTH` levels and :data:`MAX_NODES`
     values."""
+    refuse_merge_conflict(text)
     data = _parse_toml(text) if fmt == "toml" else _parse_yaml(text)
     _check_shape(data, json_only)
     return data
+
+
+class MergeConflict(LockfileError):
+    """The file holds git's conflict markers: a merge or rebase stopped and left both sides."""
+
+
+def refuse_merge_conflict(text: str) -> None:
+    """Raise :class:`MergeConflict` if ``text`` holds git's conflict markers (``<<<<<<<``,
+    ``=======`` and ``>>>>>>>``, in that order, each a line's start): said as such, rather
+    than as whatever a parser makes of them."""
+    if "\n=======" not in text:  # one scan in C: no conflict can be there
+        return
+    lines: list[int] = []  # where the markers found so far are
+    for number, line in enumerate(text.splitlines(), 1):
+        marker = _CONFLICT_MARKERS[len(lines)]
+        if line == marker or line.startswith(marker + " "):
+            lines.append(number)
+            if len(lines) == len(_CONFLICT_MARKERS):
+                where = ", ".join(map(str, lines[:-1])) + f" and {lines[-1]}"
+                raise MergeConflict(f"unresolved merge conflict: git's markers at lines {where}")
+
+
+_CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
 
 
 def _parse_toml(text: str) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support import envlock, validate
+from support import envlock, host_env, validate
 
 from envlock import api, lockfile
 from envlock.errors import LockfileError, UsageError, WriteError
@@ -398,3 +398,69 @@ def test_unicode_line_breaks_in_a_value_read_back(
     for name in ("envlock.yaml", "envlock.toml"):
         lockfile.dump(lock, tmp_path / name)
         assert lockfile.load(tmp_path / name) == lock
+
+
+def test_a_lockfile_git_left_in_conflict_is_named_as_such(tmp_path: Path) -> None:
+    """Two branches capture different thread settings; git's merge stops with both sides in
+    the file. verify, diff and capture say so (not 'not valid YAML at line 8'), and capture
+    leaves the file as git left it."""
+    from factory import CommandError, _git
+
+    def capture(threads: str) -> None:
+        env = host_env(OMP_NUM_THREADS=threads, SOURCE_DATE_EPOCH="1700000000")
+        assert envlock("capture", "--no-runtime", cwd=tmp_path, env=env).returncode == 0
+        _git(tmp_path, "add", "envlock.yaml")
+        _git(tmp_path, "commit", "-q", "-m", f"OMP_NUM_THREADS={threads}")
+
+    _git(tmp_path, "init", "-q")
+    capture("1")  # (the first commit adds the file)
+    _git(tmp_path, "checkout", "-q", "-b", "laptop")
+    capture("4")
+    _git(tmp_path, "checkout", "-q", "main")
+    capture("2")
+    with pytest.raises(CommandError):
+        _git(tmp_path, "merge", "-q", "laptop")
+    conflicted = (tmp_path / "envlock.yaml").read_text()
+    lines = conflicted.splitlines()
+    markers = [n for n, line in enumerate(lines, 1) if line[:7] in ("<" * 7, "=" * 7, ">" * 7)]
+    assert len(markers) == 3, conflicted
+    message = (
+        "envlock: error: envlock.yaml: unresolved merge conflict: git's markers at lines "
+        f"{markers[0]}, {markers[1]} and {markers[2]}: resolve it, or keep one side and "
+        "re-run `envlock capture`"
+    )
+    for args in (("verify",), ("diff", "envlock.yaml"), ("capture", "--no-runtime")):
+        done = envlock(*args, cwd=tmp_path, env=host_env())
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == message
+    assert (tmp_path / "envlock.yaml").read_text() == conflicted
+    _git(tmp_path, "checkout", "--theirs", "envlock.yaml")  # what the message says to do
+    assert envlock("verify", cwd=tmp_path, env=host_env(OMP_NUM_THREADS="4")).returncode == 0
+
+
+def test_a_foreign_file_left_in_conflict_is_refused_before_the_probe(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        "numpy==1.26.4\n<<<<<<< HEAD\nscipy==1.11.4\n||||||| base\nscipy==1.11.3\n"
+        "=======\nscipy==1.12.0\n>>>>>>> laptop\n"
+    )
+    done = envlock("verify", "--against", "requirements.txt", "--python", "/nonexistent",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "envlock: error: requirements.txt: unresolved merge conflict: git's markers at lines "
+        "2, 6 and 8"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: |\n  =======\n  text\n",  # a line of '=' in a value, no conflict around it
+        "a: 1\n=======\n",
+        "# <<<<<<< not at a line's start\n=======\n>>>>>>> x\n",
+        "<<<<<<<< eight\n=======\n>>>>>>> x\n",
+        ">>>>>>> x\n=======\n<<<<<<< HEAD\n",  # out of order
+    ],
+)
+def test_what_only_looks_like_a_conflict_is_left_to_the_parser(text: str) -> None:
+    lockfile.refuse_merge_conflict(text)  # does not raise

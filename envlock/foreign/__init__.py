@@ -114,10 +114,19 @@ def load(
 
 def read(path: Path) -> str:
     """The text of a foreign lockfile (see :func:`envlock.lockfile.read`): a file that is
-    missing, not a regular file, too large or not text is refused here, naming it."""
+    missing, not a regular file, too large, not text or left with git's conflict markers is
+    refused here, naming it."""
+    from envlock.errors import LockfileError
+    from envlock.lockfile import MergeConflict, refuse_merge_conflict
     from envlock.lockfile import read as read_untrusted
+    from envlock.redact import display_path
 
-    return read_untrusted(path)[1]
+    text = read_untrusted(path)[1]
+    try:
+        refuse_merge_conflict(text)
+    except MergeConflict as e:
+        raise LockfileError(f"{display_path(path)}: {e}") from None
+    return text
 
 
 def __getattr__(name: str) -> object:
