@@ -198,8 +198,9 @@ def needs_runtime(lock: Lockfile) -> frozenset[str]:
 
 def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
     """The lockfile environment to check ``live`` against: ``name``; else the only one; else
-    the one for this platform (when several are, the one named after it, as ``envlock
-    capture`` names it by default)."""
+    the one for this platform. When several are (a CI matrix of Python versions), the one for
+    this Python (implementation and minor version); when that leaves several, or none, the
+    one named after the platform, as ``envlock capture`` names it by default."""
     names = sorted(lock.environments)
     if name is not None:
         if name not in lock.environments:
@@ -211,15 +212,46 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
         raise UsageError("the lockfile has no environments; run `envlock capture`")
     subdir = live.platform.subdir
     matching = [n for n in names if subdir and lock.environments[n].platform.subdir == subdir]
-    if len(matching) == 1:
-        return matching[0]
-    if subdir in matching:
+    series = _series(live)
+    same_python = [n for n in matching if series and _series(lock.environments[n]) == series]
+    for candidates in (matching, same_python):
+        if len(candidates) == 1:
+            return candidates[0]
+    if subdir in (same_python or matching):
         return subdir
+    if not matching:
+        raise UsageError(
+            f"the lockfile has several environments ({', '.join(names)}) and none match this "
+            f"platform ({subdir or 'unknown'}); choose one with --env NAME"
+        )
+    here = f"{subdir}, {_python_label(live)}" if series else subdir
+    if series is None or same_python:
+        raise UsageError(
+            f"several environments are for this {'platform and Python' if series else 'platform'} "
+            f"({here}): {', '.join(same_python or matching)}; choose one with --env NAME"
+        )
+    listed = ", ".join(f"{n} ({_python_label(lock.environments[n])})" for n in matching)
     raise UsageError(
-        f"the lockfile has several environments ({', '.join(names)}) and "
-        f"{'several' if matching else 'none'} match this platform ({subdir or 'unknown'}); "
-        "choose one with --env NAME"
+        f"no environment is for this platform and Python ({here}); those for {subdir}: "
+        f"{listed}; choose one with --env NAME"
     )
+
+
+def _series(env: Environment) -> tuple[str, str] | None:
+    """The Python's implementation and minor version (``('cpython', '3.12')``), if known."""
+    python = env.python
+    parts = python.version.split(".") if python.version else []
+    if not python.implementation or len(parts) < 2:
+        return None
+    return python.implementation, ".".join(parts[:2])
+
+
+def _python_label(env: Environment) -> str:
+    series = _series(env)
+    if series is None:
+        return "Python unknown"
+    implementation, minor = series
+    return f"{'Python' if implementation == 'cpython' else implementation} {minor}"
 
 
 @dataclass(frozen=True, repr=False)

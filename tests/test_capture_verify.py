@@ -617,7 +617,8 @@ def test_named_environments(venv: Path, work: Path, tmp_path: Path, wheelhouse: 
     # two environments on the same platform: verify must be told which
     done = envlock("verify", "--python", str(other), str(path), cwd=work, env=_env())
     assert done.returncode == 2
-    assert "several environments (ci, laptop)" in done.stderr and "--env NAME" in done.stderr
+    assert "several environments are for this platform and Python" in done.stderr
+    assert "ci, laptop; choose one with --env NAME" in done.stderr
     done = envlock(
         "verify", "--python", str(other), "--env", "laptop", str(path), cwd=work, env=_env()
     )
@@ -835,3 +836,48 @@ def test_eggs_on_sys_path_are_recorded(tmp_path: Path) -> None:
             "zipped": "1.5",
             "unzipped": "2.5",
         }, how
+
+
+def test_a_ci_matrix_lockfile_is_checked_against_the_environment_of_this_python(
+    tmp_path: Path,
+) -> None:
+    """One lockfile for a CI matrix of Python versions on one platform: verify picks the
+    environment for the Python it checks (implementation and minor version), before the one
+    named after the platform; it says which environments are there when it cannot choose."""
+    from dataclasses import replace
+
+    from envlock.model import Environment, Lockfile
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env["ENVLOCK_CACHE_DIR"] = "off"
+    path = tmp_path / "envlock.yaml"
+    done = envlock("capture", "--no-runtime", "--name", "this", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    this = api.load(path).environments["this"]
+    subdir, minor = this.platform.subdir, "{}.{}".format(*sys.version_info)
+    assert subdir is not None
+
+    def on(version: str) -> Environment:
+        return replace(this, python=replace(this.python, version=version))
+
+    def verify(environments: dict[str, Environment]) -> subprocess.CompletedProcess[str]:
+        api.dump(Lockfile(environments=environments), path)
+        return envlock("verify", "--no-runtime", cwd=tmp_path, env=env)
+
+    done = verify({"this": this, "older": on("3.7.17"), subdir: on("3.6.15")})
+    assert done.returncode == 0 and "envlock.yaml [this]:" in done.stdout, done.stderr
+    done = verify({subdir: on("3.7.17"), "oldest": on("3.6.15")})  # none for this Python
+    assert done.returncode == 1 and f"envlock.yaml [{subdir}]:" in done.stdout, done.stderr
+    done = verify({"a": this, "b": this, "older": on("3.7.17")})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "envlock: error: envlock.yaml: several environments are for this platform and Python "
+        f"({subdir}, Python {minor}): a, b; choose one with --env NAME"
+    )
+    done = verify({"older": on("3.7.17"), "oldest": on("3.6.15")})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "envlock: error: envlock.yaml: no environment is for this platform and Python "
+        f"({subdir}, Python {minor}); those for {subdir}: older (Python 3.7), oldest "
+        "(Python 3.6); choose one with --env NAME"
+    )
