@@ -224,17 +224,23 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
             f"the lockfile has several environments ({', '.join(names)}) and none match this "
             f"platform ({subdir or 'unknown'}); choose one with --env NAME"
         )
-    here = f"{subdir}, {_python_label(live)}" if series else subdir
+    here = f"{subdir}, {python_label(live)}" if series else subdir
     if series is None or same_python:
         raise UsageError(
             f"several environments are for this {'platform and Python' if series else 'platform'} "
             f"({here}): {', '.join(same_python or matching)}; choose one with --env NAME"
         )
-    listed = ", ".join(f"{n} ({_python_label(lock.environments[n])})" for n in matching)
+    listed = ", ".join(f"{n} ({python_label(lock.environments[n])})" for n in matching)
     raise UsageError(
         f"no environment is for this platform and Python ({here}); those for {subdir}: "
         f"{listed}; choose one with --env NAME"
     )
+
+
+def other_python(a: Environment, b: Environment) -> bool:
+    """Whether ``a`` and ``b`` are known to be for different Pythons (implementation or minor
+    version)."""
+    return None not in (_series(a), _series(b)) and _series(a) != _series(b)
 
 
 def _series(env: Environment) -> tuple[str, str] | None:
@@ -246,7 +252,7 @@ def _series(env: Environment) -> tuple[str, str] | None:
     return python.implementation, ".".join(parts[:2])
 
 
-def _python_label(env: Environment) -> str:
+def python_label(env: Environment) -> str:
     series = _series(env)
     if series is None:
         return "Python unknown"

@@ -881,3 +881,33 @@ def test_a_ci_matrix_lockfile_is_checked_against_the_environment_of_this_python(
         f"({subdir}, Python {minor}); those for {subdir}: older (Python 3.7), oldest "
         "(Python 3.6); choose one with --env NAME"
     )
+
+
+def test_capture_over_another_pythons_environment_of_the_same_name_warns(tmp_path: Path) -> None:
+    """A matrix job that captures without --name replaces the platform's environment, which
+    another Python's job recorded: said, with the name that keeps both."""
+    from dataclasses import replace
+
+    from envlock.model import Lockfile
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env["ENVLOCK_CACHE_DIR"] = "off"
+    path = tmp_path / "envlock.yaml"
+    assert envlock("capture", "--no-runtime", cwd=tmp_path, env=env).returncode == 0
+    lock = api.load(path)
+    ((name, this),) = lock.environments.items()
+    older = replace(this, python=replace(this.python, version="3.7.17"))
+    api.dump(Lockfile(environments={name: older}), path)
+    done = envlock("capture", "--no-runtime", cwd=tmp_path, env=env)
+    minor = "{}.{}".format(*sys.version_info)
+    assert done.returncode == 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"envlock: warning: envlock.yaml [{name}] was recorded for Python 3.7 and now holds "
+        f"Python {minor}'s; to keep one environment per Python, name each: "
+        f"`envlock capture --name py{minor}`"
+    )
+    api.dump(Lockfile(environments={name: older}), path)
+    done = envlock("capture", "--no-runtime", "--name", name, cwd=tmp_path, env=env)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr  # named on purpose
+    done = envlock("capture", "--no-runtime", cwd=tmp_path, env=env)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr  # same Python
