@@ -179,7 +179,10 @@ def resolve(
             f"{display_path(os.path.realpath(dot_venv))}, which does not exist: recreate the "
             "environment, or remove the link"
         )
-    return Target(Path(sys.prefix), Path(sys.executable), "this interpreter", in_process=True)
+    reason = "this interpreter"
+    if dot_venv.exists():  # a file (some tools keep an environment's name in one)
+        reason += f"; {display_path(dot_venv)} is a file, not an environment"
+    return Target(Path(sys.prefix), Path(sys.executable), reason, in_process=True)
 
 
 def _which(name: str) -> Path | None:

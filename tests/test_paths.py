@@ -267,6 +267,17 @@ def test_a_project_venv_link_to_a_removed_folder_says_so(tmp_path: Path) -> None
     )
 
 
+def test_a_project_venv_that_is_a_file_is_named_in_the_status_line(tmp_path: Path) -> None:
+    # Some tools keep an environment's name in a file called .venv: envlock checks the
+    # interpreter it runs in, and says why it did not take ./.venv.
+    (tmp_path / ".venv").write_text("analysis\n")
+    done = envlock("capture", "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0].endswith(
+        "(this interpreter; .venv is a file, not an environment; in-process)"
+    ), done.stderr
+
+
 # What --python names is not a Python interpreter
 
 
