@@ -191,6 +191,15 @@ def test_dependency_not_requested(tmp_path: Path, wheelhouse: Path) -> None:
     assert pkgs["alpha"].requested is False and pkgs["beta"].requested is True
 
 
+def test_one_package_is_counted_in_the_singular(tmp_path: Path, wheelhouse: Path) -> None:
+    python = make_venv(tmp_path / "v")
+    pip_install(python, "--find-links", str(wheelhouse), "gamma==1.0")
+    done = envlock("capture", "--python", str(python), "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.stderr.splitlines()[-1] == "envlock: wrote envlock.yaml [linux-64]: 1 package"
+    done = envlock("verify", "--python", str(python), "--no-runtime", cwd=tmp_path, env=_env())
+    assert done.stdout == "envlock.yaml [linux-64]: 1 package checked: matches\n", done.stderr
+
+
 def _python_version(python: Path | None) -> str:
     exe = str(python) if python else sys.executable
     return subprocess.run(

@@ -157,8 +157,8 @@ def test_built_by_uv_editable_root_and_dev_group(corpus: Path) -> None:
         )
     }
     assert result.notes == (
-        "1 packages of the file are for other platforms, Python versions, extras, groups or "
-        "workspace members: allowed, not required",
+        "1 package is for other platforms, Python versions, extras, groups or workspace "
+        "members: allowed, not required",
     )
     no_dev = _required(_corpus_lock(corpus, "uv-built-by-uv.uv.lock", LINUX, groups=()))
     assert sorted(no_dev) == ["anyio", "built-by-uv", "idna", "sniffio"]
@@ -489,8 +489,8 @@ def test_hand_written_lock_on_linux(tmp_path: Path) -> None:
         "as uv sync without --extra: the extras plot are not required",
         "dependency groups synced: dev (tool.uv.default-groups is not in the lock); the groups "
         "lint are not required",
-        "4 packages of the file are for other platforms, Python versions, extras, groups or "
-        "workspace members: allowed, not required",
+        "4 packages are for other platforms, Python versions, extras, groups or workspace "
+        "members: allowed, not required",
     )
 
 

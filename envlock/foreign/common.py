@@ -148,6 +148,11 @@ def requires_python(value: str | None) -> str | None:
     return value
 
 
+def packages(count: int, plural: str = "are", singular: str = "is") -> str:
+    """``3 packages are`` or ``1 package is`` (with another verb's two forms if given)."""
+    return f"{count} package {singular}" if count == 1 else f"{count} packages {plural}"
+
+
 def excerpt(text: str, limit: int = 80) -> str:
     """At most ``limit`` characters of untrusted ``text`` for a one-line message: URL
     credentials, secret query values and the values of secret names (``password=x``: the

@@ -86,7 +86,7 @@ def parse(
     optional += sum(w.optional for w, _ in pip_wants.values())
     if optional:
         notes.append(
-            f"{optional} packages only in optional categories (such as dev) are allowed, "
+            f"{common.packages(optional)} only in optional categories (such as dev): allowed, "
             "not required"
         )
     return Foreign(

@@ -246,7 +246,7 @@ def _notes(top: Reader, wants: tuple[PipWant, ...]) -> tuple[str, ...]:
     if chosen or offered:
         also = f" (the file offers {'; '.join(offered)})" if offered else ""
         notes.append(
-            f"{chosen} packages depend on the extras or dependency groups chosen at install "
-            f"time: they are allowed, not required{also}"
+            f"{common.packages(chosen, 'depend', 'depends')} on the extras or dependency groups "
+            f"chosen at install time: allowed, not required{also}"
         )
     return tuple(notes)

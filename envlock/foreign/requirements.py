@@ -194,8 +194,8 @@ class _Reader:
             notes.append(f"{_listed(self.unnamed)}: {UNNAMED}")
         if self.conda_built:
             notes.append(
-                f"{self.conda_built} packages point at conda-build paths (installed by conda): "
-                "only their presence is checked"
+                f"{common.packages(self.conda_built, 'point', 'points')} at conda-build paths "
+                "(installed by conda): only presence is checked"
             )
         return tuple(notes)
 

@@ -654,7 +654,7 @@ def _notes(
     optional = sum(w.optional for w in wants)
     if optional:
         notes.append(
-            f"{optional} packages of the file are for other platforms, Python versions, "
-            "extras, groups or workspace members: allowed, not required"
+            f"{common.packages(optional)} for other platforms, Python versions, extras, "
+            "groups or workspace members: allowed, not required"
         )
     return tuple(notes)

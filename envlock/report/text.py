@@ -97,10 +97,14 @@ def _checked(result: Result) -> str:
     if condas and "conda" in result.compared:
         conda = len({p.name for c in condas for p in c.packages})
     if "pip" not in result.compared:
-        return f"{conda or 0} conda packages"
+        return _packages(conda or 0, "conda ")
     return package_counts(len({p.name for env in sides for p in env.packages}), conda)
 
 
 def package_counts(pip: int, conda: int | None) -> str:
     """``N packages``, or ``N conda and M pip packages`` for a conda environment."""
-    return f"{pip} packages" if conda is None else f"{conda} conda and {pip} pip packages"
+    return _packages(pip) if conda is None else f"{conda} conda and {pip} pip packages"
+
+
+def _packages(count: int, kind: str = "") -> str:
+    return f"{count} {kind}package{'' if count == 1 else 's'}"
