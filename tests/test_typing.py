@@ -55,3 +55,9 @@ def test_a_user_script_type_checks_against_the_installed_package(tmp_path: Path)
     assert "py.typed" not in done.stdout, done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "def (lock: envlock.model.Lockfile" in done.stdout, done.stdout
+
+
+def test_a_misspelt_api_name_is_a_type_error(tmp_path: Path) -> None:
+    done = mypy(tmp_path, 'import envlock\n\nenvlock.verfy("envlock.yaml")\n')
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'Module has no attribute "verfy"' in done.stdout, done.stdout
