@@ -39,25 +39,27 @@ if TYPE_CHECKING:
     from envlock.model import Environment, Lockfile
 
 
-def __getattr__(name: str) -> Any:
-    if name == "check":
-        from envlock.guard import check
+if not TYPE_CHECKING:  # mypy: a name not imported above is an error, not Any
 
-        return check
-    if name == "export":
-        from envlock.export import export
+    def __getattr__(name: str) -> Any:
+        if name == "check":
+            from envlock.guard import check
 
-        return export
-    if name in ("capture", "dump", "load", "verify", "verify_against", "Result"):
-        from envlock import api
+            return check
+        if name == "export":
+            from envlock.export import export
 
-        return getattr(api, name)
-    if name in ("verify_cluster", "capture_cluster", "ClusterResult"):
-        from envlock import cluster
+            return export
+        if name in ("capture", "dump", "load", "verify", "verify_against", "Result"):
+            from envlock import api
 
-        return getattr(cluster, name)
-    if name in ("Environment", "Lockfile"):
-        from envlock import model
+            return getattr(api, name)
+        if name in ("verify_cluster", "capture_cluster", "ClusterResult"):
+            from envlock import cluster
 
-        return getattr(model, name)
-    raise AttributeError(f"module 'envlock' has no attribute {name!r}")
+            return getattr(cluster, name)
+        if name in ("Environment", "Lockfile"):
+            from envlock import model
+
+            return getattr(model, name)
+        raise AttributeError(f"module 'envlock' has no attribute {name!r}")

@@ -344,14 +344,23 @@ def verify(
         variables=policy.variables if policy else (),
     )
     name = select(lock, live, env)
-    return result(name, lock.environments[name], live, policy).fixes_for(target)
+    also: tuple[Finding, ...] = ()
+    if target.in_process:  # a notebook's kernel may have imported what pip has since replaced
+        from envlock import imported
+
+        also = tuple(imported.stale(live))
+    return result(name, lock.environments[name], live, policy, also).fixes_for(target)
 
 
 def result(
-    name: str, expected: Environment, live: Environment, policy: Policy | None = None
+    name: str,
+    expected: Environment,
+    live: Environment,
+    policy: Policy | None = None,
+    also: tuple[Finding, ...] = (),
 ) -> Result:
-    """The findings of ``live`` against ``expected``, with ``policy`` applied."""
-    findings = compare(expected, live)
+    """The findings of ``live`` against ``expected`` (and ``also``), with ``policy`` applied."""
+    findings = [*compare(expected, live), *also]
     if policy is None:
         return Result(name, tuple(findings), live, expected)
     return Result(name, policy.apply(findings), live, expected, policy.fail_on)

@@ -18,6 +18,7 @@ CATEGORIES = (
     "cuda",
     "hazard",
     "moved",
+    "imported",
     "missing",
     "version",
     "build",

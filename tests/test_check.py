@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factory import make_venv
+from factory import build_wheel, make_venv, pip_env, pip_install, site_packages
 from support import drift_pytest, envlock, host_env
 
+import envlock as envlock_package
 from envlock.errors import EnvlockError, LockfileError
 from envlock.guard import EnvlockDriftError, EnvlockDriftWarning, check, find_lockfile
 
@@ -160,6 +161,65 @@ def test_checks_the_running_interpreter_whatever_virtual_env_says(
     # ... check() checks the interpreter it runs in.
     report = notebook(project, environ=env)
     assert report["ok"] is True and report["warnings"] == []
+
+
+# A notebook imports a package, then a cell installs the lockfile's version of it (the fix a
+# drift report gives): the files change, the module this kernel computes with does not.
+UPGRADE_IN_A_CELL = """\
+import json, subprocess, sys
+import envlock, stalepkg
+from envlock.guard import EnvlockDriftError, this_interpreter
+from envlock.api import record
+from envlock.model import Lockfile
+
+subprocess.run(json.loads(sys.argv[1]), check=True, capture_output=True)  # pip install 2.0
+installed = envlock.capture(target=this_interpreter(), runtime=False)
+envlock.dump(record(Lockfile(), "here", installed), "envlock.yaml")  # the installed 2.0
+try:
+    envlock.check(warn=False)
+except EnvlockDriftError as e:
+    findings = [f.to_dict() for f in e.result.findings]
+    print(json.dumps({"findings": findings, "message": str(e), "module": stalepkg.__version__}))
+else:
+    print(json.dumps(None))
+"""
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="a process's start time comes from Linux's /proc"
+)
+def test_a_package_upgraded_after_it_was_imported_is_drift(tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    # envlock and its dependencies, as the host has them, importable in the venv
+    host = [p for p in sys.path if p.endswith("site-packages")]
+    root = Path(envlock_package.__file__).parents[1]
+    (site / "host.pth").write_text("\n".join([str(root), *host]) + "\n", encoding="utf-8")
+    pip_install(python, str(build_wheel(tmp_path / "old", "stalepkg", "1.0")))
+    new = build_wheel(tmp_path / "new", "stalepkg", "2.0")
+    upgrade = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index",
+               "--no-deps", str(new)]  # fmt: skip
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notebook.py").write_text(UPGRADE_IN_A_CELL, encoding="utf-8")
+    done = subprocess.run(
+        [str(python), "notebook.py", json.dumps(upgrade)],
+        cwd=project, env={**child_env(), **pip_env()}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report is not None, "the kernel still runs stalepkg 1.0: check() said it matches"
+    assert report["module"] == "1.0"
+    (finding,) = report["findings"]
+    assert finding["category"] == "imported" and finding["subject"] == "stalepkg"
+    assert (finding["expected"], finding["actual"], finding["severity"]) == ("2.0", "1.0", "error")
+    assert finding["hint"].startswith(
+        "restart this Python process (a notebook: restart its kernel)"
+    )
+    assert (
+        "Imported at another version than is installed (restart the process) (1)"
+        in (report["message"])
+    )
 
 
 def test_finds_the_lockfile_walking_up_to_the_project_root(project: Path) -> None:

@@ -17,6 +17,7 @@ _TITLES = {
     "cuda": "CUDA and GPUs",
     "hazard": "Hazards: pip mixed into conda",
     "moved": "Moved between conda and pip",
+    "imported": "Imported at another version than is installed (restart the process)",
     "missing": "Missing packages",
     "version": "Version changes",
     "build": "Build changes",
