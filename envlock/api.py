@@ -51,6 +51,15 @@ def capture(
     ``runtime`` may also name the probes to run (``{"blas"}``, ``{"cuda"}``).
     ``announce`` is called with a line saying so before a child process imports numpy.
     """
+    if isinstance(runtime, bool):
+        probes = RUNTIME_PROBES if runtime else frozenset()
+    else:
+        probes = frozenset(runtime)
+        if probes - RUNTIME_PROBES:
+            raise UsageError(
+                f"runtime: no probe named {', '.join(sorted(probes - RUNTIME_PROBES))}; "
+                f"there are {', '.join(sorted(RUNTIME_PROBES))}"
+            )
     if target is None:
         target = _target.resolve(python=python, prefix=prefix)
     if target.method == "static":
@@ -65,10 +74,6 @@ def capture(
 
         conda_side = conda.read_prefix(Path(payload["prefix"]))
     env = snapshot.from_payload(payload, base.absolute(), target.method, conda_side)
-    if isinstance(runtime, bool):
-        probes = RUNTIME_PROBES if runtime else frozenset()
-    else:
-        probes = frozenset(runtime)
     return _with_native(env, target, payload.get("prefix"), conda_side, probes, announce)
 
 

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -779,6 +780,13 @@ def test_python_api(venv: Path, locked: Path) -> None:
     out = locked.parent / "api.toml"
     api.dump(lock, out)
     assert api.load(out) == lock
+    from envlock.errors import UsageError
+
+    for call in (api.capture, partial(api.verify, lock)):  # a misspelt probe: no silent skip
+        with pytest.raises(
+            UsageError, match=r"^runtime: no probe named blsa; there are blas, cuda$"
+        ):
+            call(python=str(venv), runtime={"blas", "blsa"})
 
 
 @pytest.mark.parametrize(
