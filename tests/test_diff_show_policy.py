@@ -314,6 +314,31 @@ def test_policy_lockfile_is_the_default_everywhere(tmp_path: Path, venv: Path) -
     assert find_lockfile(sub) == tmp_path / "locks" / "env.yaml"
 
 
+def test_a_member_projects_pyproject_without_the_table_does_not_hide_the_policy(
+    tmp_path: Path, locks: tuple[Path, Path], venv: Path
+) -> None:
+    """In a monorepo each package has a pyproject.toml of its own; run from one of them,
+    envlock still finds the repository's [tool.envlock] above it, as ruff and mypy find
+    their tables."""
+    _, b = locks  # alpha 1.0.1 locked, 1.0 installed
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "env.yaml").write_bytes(b.read_bytes())
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.envlock]\nlockfile = "locks/env.yaml"\nignore = ["alpha"]\n'
+    )
+    member = tmp_path / "packages" / "member"
+    member.mkdir(parents=True)
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "member"\nversion = "1.0"\ndependencies = ["envlock"]\n'
+    )
+    done = envlock("verify", "--no-runtime", "--python", str(venv), cwd=member, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "env.yaml [" in done.stdout
+    from envlock.guard import find_lockfile
+
+    assert find_lockfile(member) == tmp_path / "locks" / "env.yaml"
+
+
 def test_a_lockfile_given_needs_no_policy_and_a_policy_path_is_shown_plainly(
     tmp_path: Path, locks: tuple[Path, Path]
 ) -> None:
