@@ -450,12 +450,24 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
     try:
         if stat.S_ISREG(os.stat(path).st_mode):  # never read a pipe or a device
             with open(path, "rb") as f:
-                if f.read(len(data) + 1) == data:
-                    return False
+                old = f.read(len(data) + data.count(b"\n") + 1)
+            data = with_line_endings_of(old, data)
+            if old == data:
+                return False
     except OSError:
         pass  # absent or unreadable: write it, and let the write say what is wrong
     write_atomic(path, data)
     return True
+
+
+def with_line_endings_of(old: bytes, data: bytes) -> bytes:
+    """``data``, written with ``\\n``, with the line endings of the file it replaces: CRLF
+    when that file's first line ends so, as git's ``core.autocrlf`` checks a lockfile out on
+    Windows (formatters such as black and ruff keep a file's own line endings too)."""
+    first, newline, _ = old.partition(b"\n")
+    if newline and first.endswith(b"\r"):
+        return data.replace(b"\n", b"\r\n")
+    return data
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
