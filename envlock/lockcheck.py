@@ -6,7 +6,8 @@ hook ``envlock-check-lockfile``).
 Each file is read (:func:`envlock.lockfile.load`), written again in its own format
 (:func:`envlock.lockfile.dumps`) and compared byte for byte with what is on disk. A
 hand-edited lockfile that is still valid but reordered, re-indented or commented is not
-canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would.
+canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would. CRLF line endings
+throughout (a Windows checkout with git's ``core.autocrlf``) are canonical too, and kept.
 
 Exit status: 0 when every file is valid and canonical (or was rewritten by ``--fix``);
 1 when some file is not canonical; 2 when some file is not a valid lockfile (one line each,
@@ -58,7 +59,7 @@ def check_file(name: str, fix: bool = False) -> int:
         print(printable(redact_text(f"{name}: cannot read: {e.strerror}")))
         return INVALID
     fmt = lockfile.format_for(path)
-    if lockfile.dumps(lock, fmt).encode("utf-8") == raw:
+    if lockfile.with_line_endings_of(raw, lockfile.dumps(lock, fmt).encode("utf-8")) == raw:
         return OK
     shown = display_path(path)
     if not fix:

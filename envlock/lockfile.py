@@ -62,10 +62,31 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
             f"{where}: {e}: resolve it, or keep one side and re-run `envlock capture`"
         ) from None
     except LockfileError as e:
-        raise LockfileError(f"{where}: {e}") from None
+        raise LockfileError(f"{where}: {_foreign_kind(path, text) or e}") from None
     if not cached:
         cache.put(raw, fmt, data)
     return lock
+
+
+def _foreign_kind(path: Path, text: str) -> str | None:
+    """What to say of a file that is not an envlock lockfile but another tool's (``envlock
+    verify pixi.lock``: "format version 6 is newer than this envlock reads" would send the
+    user to upgrade envlock), or ``None``."""
+    import shlex
+
+    from envlock import foreign
+
+    try:
+        kind = foreign.detect(text)
+    except LockfileError:  # envlock's own
+        return None
+    if kind == "requirements" and path.suffix.lower() not in (".txt", ".in"):
+        return None  # what detect cannot place otherwise: a broken lockfile, most likely
+    shown = display_path(path)
+    return (
+        f"another tool's lockfile ({foreign.FORMATS[kind][1]}), not envlock's: check an "
+        f"environment against it with `envlock verify --against {shlex.quote(shown)}`"
+    )
 
 
 # Byte-order marks of the encodings read besides UTF-8, as pip reads a requirements file
@@ -450,12 +471,24 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
     try:
         if stat.S_ISREG(os.stat(path).st_mode):  # never read a pipe or a device
             with open(path, "rb") as f:
-                if f.read(len(data) + 1) == data:
-                    return False
+                old = f.read(len(data) + data.count(b"\n") + 1)
+            data = with_line_endings_of(old, data)
+            if old == data:
+                return False
     except OSError:
         pass  # absent or unreadable: write it, and let the write say what is wrong
     write_atomic(path, data)
     return True
+
+
+def with_line_endings_of(old: bytes, data: bytes) -> bytes:
+    """``data``, written with ``\\n``, with the line endings of the file it replaces: CRLF
+    when that file's first line ends so, as git's ``core.autocrlf`` checks a lockfile out on
+    Windows (formatters such as black and ruff keep a file's own line endings too)."""
+    first, newline, _ = old.partition(b"\n")
+    if newline and first.endswith(b"\r"):
+        return data.replace(b"\n", b"\r\n")
+    return data
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

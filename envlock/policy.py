@@ -1,5 +1,5 @@
 """Team policy: ``[tool.envlock]`` in ``pyproject.toml``, found by walking up from the working
-directory, and overridden by command-line flags.
+directory (past pyproject.toml files without the table), and overridden by command-line flags.
 
 ```toml
 [tool.envlock]
@@ -29,7 +29,7 @@ from envlock.findings import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, Findi
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
 _RANK = {INFO: 0, WARNING: 1, ERROR: 2}
@@ -116,28 +116,36 @@ def _patch_only(f: Finding) -> bool:
     return e.release[:2] == a.release[:2] and e.epoch == a.epoch
 
 
-def find_pyproject(start: Path | None = None) -> Path | None:
+def _pyprojects(start: Path | None) -> Iterator[Path]:
+    """Each ``pyproject.toml`` at or above ``start``, nearest first."""
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            return candidate
-    return None
+            yield candidate
 
 
 def load(start: Path | None = None) -> Policy:
-    """The policy of the nearest ``pyproject.toml`` (an empty one when there is none). The
-    file may come from a pull request: it is read as a lockfile is (bounded, and every
-    problem one line naming it)."""
-    path = find_pyproject(start)
-    if path is None:
-        return Policy()
+    """The policy of the nearest ``pyproject.toml`` that has a ``[tool.envlock]`` table (an
+    empty one when there is none): a monorepo's member projects have their own
+    pyproject.toml, which must not hide the repository's policy (ruff and mypy look for
+    their tables so). The file may come from a pull request: it is read as a lockfile is
+    (bounded, and every problem one line naming it)."""
+    for path in _pyprojects(start):
+        found = _policy_in(path)
+        if found is not None:
+            return found
+    return Policy()
+
+
+def _policy_in(path: Path) -> Policy | None:
+    """The policy of one pyproject.toml, ``None`` when it has no ``[tool.envlock]``."""
     from envlock.errors import LockfileError
     from envlock.lockfile import parse, read
 
     _, text = read(path)  # (a LockfileError naming the file)
     if "envlock" not in text:
-        return Policy()  # nothing for us: do not pay for parsing TOML
+        return None  # nothing for us: do not pay for parsing TOML
     shown = _display(path)
     try:
         data = parse(text, "toml", json_only=False)
@@ -148,7 +156,7 @@ def load(start: Path | None = None) -> Policy:
         raise UsageError(f"{shown}: tool: must be a table")
     table = tool.get("envlock")
     if table is None:
-        return Policy()
+        return None
     return replace(from_table(table, shown), directory=path.parent)
 
 

@@ -492,6 +492,38 @@ def test_every_corpus_lockfile_loads_or_is_refused_in_one_line(corpus: Path) -> 
     assert len(loaded) > 80, sorted(refused.items())
 
 
+@pytest.mark.parametrize(
+    ("rel", "kind"),
+    [
+        ("pixi/examples-pypi.pixi.lock", "pixi.lock"),  # was: 'format version 6 is newer'
+        ("uv/uv-repo-root.uv.lock", "uv.lock"),
+        ("conda-lock/rattler-numpy.conda-lock.yml", "conda-lock.yml"),
+        ("pylock/comfy-cli.pylock.toml", "pylock.toml (PEP 751)"),
+        ("explicit/ros-noetic_linux-64.txt", "conda explicit spec"),
+        ("env-export/dexdeform.environment.yml", "conda environment file"),
+        ("requirements/uv-compiled-jupyter.requirements.txt", "pinned requirements"),
+    ],
+)
+def test_another_tools_lockfile_named_as_the_lockfile_says_to_use_against(
+    tmp_path: Path, corpus: Path, rel: str, kind: str
+) -> None:
+    """``envlock verify pixi.lock`` (without --against) names the format and the command
+    that checks against it, not what envlock's own parser made of the file."""
+    name = rel.rsplit("/", 1)[1]
+    (tmp_path / name).write_bytes((corpus / "lockfiles" / rel).read_bytes())
+    for command in (["verify", "--no-runtime"], ["show"], ["export", "--to", "requirements"]):
+        done = envlock(*command, name, cwd=tmp_path, env=_env())
+        assert done.returncode == 2, done.stdout
+        assert done.stderr.splitlines()[-1] == (
+            f"envlock: error: {name}: another tool's lockfile ({kind}), not envlock's: check "
+            f"an environment against it with `envlock verify --against {name}`"
+        )
+    # envlock's own, broken or newer, is still said to be so
+    (tmp_path / "envlock.yaml").write_text("version: 2\nenvironments: {}\n")
+    done = envlock("show", cwd=tmp_path, env=_env())
+    assert "format version 2 is newer than this envlock reads" in done.stderr
+
+
 def _pixi(records: dict[str, dict], pypi: list[tuple[str, str]], environment: str) -> str:
     """A pixi.lock (version 6) whose environment holds ``records`` and ``pypi``."""
     refs, entries = [], []

@@ -160,6 +160,28 @@ def test_diff_of_one_shared_environment_says_what_it_left_out(
     assert "team.yaml: not compared: laptop, old (compared: ci)" in done.stderr
 
 
+def test_diff_of_two_single_environment_files_compares_them(
+    locks: tuple[Path, Path], venv: Path
+) -> None:
+    """ "My teammate gets different numbers": my lockfile (this platform's environment) and
+    the one a teammate captured on a Mac or under another --name have one environment each,
+    named differently; diff compares them, as it does files that share one name."""
+    a, b = locks
+    mac = a.parent / "mac.yaml"
+    done = envlock("capture", "--python", str(venv), mac.name, "--name", "osx-arm64",
+                   "--no-runtime", cwd=a.parent, env=_env())  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    mac.write_text(mac.read_text().replace("alpha: {version: '1.0'", "alpha: {version: 1.0.1"))
+    (name,) = validate(a)["environments"]
+    done = envlock("diff", b.name, mac.name, cwd=a.parent, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"b.yaml vs mac.yaml [osx-arm64] [{name}]: " in done.stdout
+    done = envlock("diff", a.name, mac.name, cwd=a.parent, env=_env())
+    assert done.returncode == 1 and "alpha: 1.0 -> 1.0.1" in done.stdout, done.stderr
+    done = envlock("diff", a.name, mac.name, "--env-b", "nope", cwd=a.parent, env=_env())
+    assert done.returncode == 2 and "mac.yaml: no environment 'nope'" in done.stderr
+
+
 def test_show_summarises(locks: tuple[Path, Path]) -> None:
     a, _ = locks
     done = envlock("show", str(a), cwd=a.parent, env=_env())
@@ -312,6 +334,31 @@ def test_policy_lockfile_is_the_default_everywhere(tmp_path: Path, venv: Path) -
     from envlock.guard import find_lockfile
 
     assert find_lockfile(sub) == tmp_path / "locks" / "env.yaml"
+
+
+def test_a_member_projects_pyproject_without_the_table_does_not_hide_the_policy(
+    tmp_path: Path, locks: tuple[Path, Path], venv: Path
+) -> None:
+    """In a monorepo each package has a pyproject.toml of its own; run from one of them,
+    envlock still finds the repository's [tool.envlock] above it, as ruff and mypy find
+    their tables."""
+    _, b = locks  # alpha 1.0.1 locked, 1.0 installed
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "env.yaml").write_bytes(b.read_bytes())
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.envlock]\nlockfile = "locks/env.yaml"\nignore = ["alpha"]\n'
+    )
+    member = tmp_path / "packages" / "member"
+    member.mkdir(parents=True)
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "member"\nversion = "1.0"\ndependencies = ["envlock"]\n'
+    )
+    done = envlock("verify", "--no-runtime", "--python", str(venv), cwd=member, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "env.yaml [" in done.stdout
+    from envlock.guard import find_lockfile
+
+    assert find_lockfile(member) == tmp_path / "locks" / "env.yaml"
 
 
 def test_a_lockfile_given_needs_no_policy_and_a_policy_path_is_shown_plainly(

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import tomli_w
 import yaml
-from support import host_env
+from factory import make_git_repo
+from support import envlock, host_env
 
 from envlock import lockcheck, lockfile
 from envlock.errors import WriteError
@@ -173,6 +174,36 @@ def test_reformatted_lockfile_fails_then_fix_restores_it(
 
     done = run_hook("envlock-check-lockfile", repo, name)
     assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_a_windows_checkout_keeps_its_crlf_line_endings(tmp_path: Path, repo: Path) -> None:
+    """Git for Windows checks files out with CRLF (``core.autocrlf=true``, its installer's
+    default): the hook passes on that checkout, ``envlock capture`` of the unchanged
+    environment leaves it alone, and ``--fix`` keeps its line endings."""
+    make_git_repo(repo)
+    checkout = tmp_path / "windows"
+    clone = ["git", "clone", "-q", "--config", "core.autocrlf=true", str(repo), str(checkout)]
+    git_env = child_env(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    subprocess.run(clone, env=git_env, check=True, capture_output=True, timeout=120)
+    crlf = {name: (checkout / name).read_bytes() for name in ("envlock.yaml", "envlock.toml")}
+    assert all(data.count(b"\n") == data.count(b"\r\n") > 0 for data in crlf.values())
+
+    done = run_hook("envlock-check-lockfile", checkout, "envlock.yaml", "envlock.toml")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    done = envlock("capture", "envlock.yaml", cwd=checkout, env=child_env())
+    assert done.returncode == 0, done.stderr
+    assert "unchanged, not rewritten" in done.stderr
+    assert (checkout / "envlock.yaml").read_bytes() == crlf["envlock.yaml"]
+
+    reformat_toml(checkout / "envlock.toml")
+    toml = checkout / "envlock.toml"
+    toml.write_bytes(toml.read_bytes().replace(b"\n", b"\r\n"))
+    assert run_hook("envlock-check-lockfile", checkout, "envlock.toml").returncode == 1
+    assert lockcheck_cli(checkout, "--fix", "envlock.toml").returncode == 0
+    assert toml.read_bytes() == crlf["envlock.toml"]
+    mixed = crlf["envlock.yaml"].replace(b"\r\n", b"\n", 1)
+    (checkout / "envlock.yaml").write_bytes(mixed)
+    assert run_hook("envlock-check-lockfile", checkout, "envlock.yaml").returncode == 1
 
 
 def test_invalid_lockfiles_exit_2_with_one_line_each(repo: Path) -> None:

@@ -81,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
             emit(several, f"{shown_a} vs {shown_b}", args)
             return several.exit_code
         name_a = pick(lock_a, args.env, shown_a, lock_b)
-        name_b = pick(lock_b, args.env_b or args.env or name_a, shown_b)
+        name_b = args.env_b or args.env or name_a
+        only_b = list(lock_b.environments) if len(lock_b.environments) == 1 else []
+        if args.env_b is None and name_b not in lock_b.environments and only_b:
+            name_b = only_b[0]  # a teammate's, named after their platform: compare
+        name_b = pick(lock_b, name_b, shown_b)
         live: Environment = lock_b.environments[name_b]
         if args.env is None and args.env_b is None:  # chosen for the user: say what was not
             _say_left_out(args, lock_a, name_a, shown_a)
