@@ -117,12 +117,17 @@ def _patch_only(f: Finding) -> bool:
 
 
 def _pyprojects(start: Path | None) -> Iterator[Path]:
-    """Each ``pyproject.toml`` at or above ``start``, nearest first."""
+    """Each ``pyproject.toml`` at or above ``start``, nearest first, up to the root of the
+    git repository ``start`` is in: a policy from outside the repository (a ``/tmp`` or home
+    directory's pyproject.toml) must not change what a check of the repository's lockfile
+    reports."""
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             yield candidate
+        if (folder / ".git").exists():  # a directory, or a worktree's or submodule's file
+            return
 
 
 def load(start: Path | None = None) -> Policy:

@@ -361,6 +361,25 @@ def test_a_member_projects_pyproject_without_the_table_does_not_hide_the_policy(
     assert find_lockfile(member) == tmp_path / "locks" / "env.yaml"
 
 
+def test_a_policy_outside_the_git_repository_is_not_used(
+    tmp_path: Path, locks: tuple[Path, Path], venv: Path
+) -> None:
+    """The walk up for [tool.envlock] stops at the repository's root: a pyproject.toml above
+    it (in /tmp, in a home directory) could otherwise ignore the repository's drift."""
+    from factory import _git
+
+    _, b = locks  # alpha 1.0.1 locked, 1.0 installed
+    (tmp_path / "pyproject.toml").write_text('[tool.envlock]\nignore = ["alpha"]\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "pyproject.toml").write_text('[project]\nname = "repo"\nversion = "1.0"\n')
+    (repo / "envlock.yaml").write_bytes(b.read_bytes())
+    done = envlock("verify", "--no-runtime", "--python", str(venv), cwd=repo, env=_env())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "alpha" in done.stdout
+
+
 def test_a_lockfile_given_needs_no_policy_and_a_policy_path_is_shown_plainly(
     tmp_path: Path, locks: tuple[Path, Path]
 ) -> None:
