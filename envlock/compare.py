@@ -99,10 +99,16 @@ _PLATFORM_SEVERITY = {
 }
 
 
+# One architecture, as each OS names it: Windows says AMD64, macOS arm64, Linux aarch64.
+_SAME_MACHINE = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
+
+
 def _platform(exp: Platform, act: Platform) -> Iterator[Finding]:
     for attr, severity in _PLATFORM_SEVERITY.items():
         e, a = getattr(exp, attr), getattr(act, attr)
         if e is None or a is None or e == a:
+            continue
+        if attr == "machine" and _machine(e) == _machine(a):
             continue
         hint = (
             "CPU features decide which BLAS kernels run; results can differ in the last bits"
@@ -111,6 +117,10 @@ def _platform(exp: Platform, act: Platform) -> Iterator[Finding]:
             "capture an environment for it with `envlock capture --name NAME`"
         )
         yield Finding("platform", attr, _text(e), _text(a), severity, hint)
+
+
+def _machine(name: str) -> str:
+    return _SAME_MACHINE.get(name.lower(), name.lower())
 
 
 def _text(value: object) -> str:

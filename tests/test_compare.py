@@ -69,6 +69,19 @@ def test_platform_severities() -> None:
     ]
 
 
+def test_one_architecture_under_each_systems_name_is_the_same_machine() -> None:
+    # Windows says AMD64, macOS arm64 and Linux aarch64: a Windows lockfile checked on Linux
+    # is the os error alone, not also a machine error for the same CPU.
+    for locked, live in (("AMD64", "x86_64"), ("amd64", "x86_64"), ("arm64", "aarch64")):
+        lock = replace(BASE, platform=replace(BASE.platform, os="windows", machine=locked))
+        here = replace(BASE, platform=replace(BASE.platform, machine=live))
+        assert [(f.subject, f.expected, f.actual) for f in compare(lock, here)] == [
+            ("os", "windows", "linux")
+        ]
+    arm = replace(BASE, platform=replace(BASE.platform, machine="arm64"))
+    assert brief(arm) == [("platform", "machine", "x86_64", "arm64", "error")]
+
+
 def test_variables_set_unset_changed() -> None:
     env = replace(BASE, variables=Variables(set={"OMP_NUM_THREADS": "1"}, unset=("MKL_CBWR",)))
     findings = compare(BASE, env)
