@@ -175,7 +175,7 @@ def test_diff_of_two_single_environment_files_compares_them(
     (name,) = validate(a)["environments"]
     done = envlock("diff", b.name, mac.name, cwd=a.parent, env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"b.yaml vs mac.yaml [osx-arm64] [{name}]: " in done.stdout
+    assert f"b.yaml [{name}] vs mac.yaml [osx-arm64]: " in done.stdout
     done = envlock("diff", a.name, mac.name, cwd=a.parent, env=_env())
     assert done.returncode == 1 and "alpha: 1.0 -> 1.0.1" in done.stdout, done.stderr
     done = envlock("diff", a.name, mac.name, "--env-b", "nope", cwd=a.parent, env=_env())

@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
         if args.env is None and args.env_b is None:  # chosen for the user: say what was not
             _say_left_out(args, lock_a, name_a, shown_a)
             _say_left_out(args, lock_b, name_b, shown_b)
-        label = f"{shown_a} vs {shown_b}" + (f" [{name_b}]" if name_b != name_a else "")
+        # The reports name the environment after the label: B's, after A's in the label when
+        # they differ ("a.yaml [py311] vs b.yaml [py312]")
+        label = f"{shown_a} vs {shown_b}"
+        if name_b != name_a:
+            label = f"{shown_a} [{name_a}] vs {shown_b}"
+        reported = name_b
     else:
         where = live_target = target.resolve(python=args.python, prefix=args.prefix)
         say(args, where.describe())
@@ -104,11 +109,11 @@ def run(args: argparse.Namespace) -> int:
             name_a = args.env or api.select(lock_a, live)
         except UsageError as e:  # which environment: name the file
             raise UsageError(f"{shown_a}: {e}") from None
-        label = f"{shown_a} vs live"
+        label, reported = f"{shown_a} vs live", name_a
     expected = lock_a.environments.get(name_a)
     if expected is None:
         raise UsageError(f"{shown_a}: no environment {name_a!r}")
-    result = api.result(name_a, expected, live, policy)
+    result = api.result(reported, expected, live, policy)
     if live_target is not None:  # fixes for the live environment
         result = result.fixes_for(live_target)
     emit(result, label, args)
