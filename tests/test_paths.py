@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from factory import build_wheel, make_project, make_venv, pip_env, pip_install
-from support import host_env, read_yaml
+from factory import build_wheel, make_git_repo, make_project, make_venv, pip_env, pip_install
+from support import host_env, read_yaml, validate
 
 from envlock.redact import home_to_tilde
 from envlock.variables import VARIABLES
@@ -165,6 +166,81 @@ def test_diff_with_the_live_environment_from_another_directory(project: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("../envlock.yaml vs live [")
     assert "matches" in done.stdout
+
+
+def _monorepo(root: Path) -> Path:
+    """A git repository whose policy keeps the lockfile in ``locks/``, with a project in
+    ``packages/pa`` and a wheel in ``dist/``; returns the wheel."""
+    (root / "pyproject.toml").parent.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.envlock]\nlockfile = "locks/envlock.yaml"\n')
+    (root / "locks").mkdir()
+    make_project(root / "packages" / "pa", "pa", "0.1.0")
+    wheel = build_wheel(root / "dist", "beta", "1.0")
+    (root / ".gitignore").write_text(".venv/\n")
+    make_git_repo(root)
+    return wheel
+
+
+def test_a_monorepo_lockfile_records_paths_in_the_repository_relative_to_it(
+    tmp_path: Path,
+) -> None:
+    # `lockfile = "locks/envlock.yaml"` in the repository's pyproject.toml: an editable
+    # install of packages/pa and a wheel installed from dist/ were recorded as absolute
+    # paths (outside the lockfile's directory), so a teammate's checkout at another place
+    # was source drift on every local package.
+    repo = tmp_path / "team" / "repo"
+    wheel = _monorepo(repo)
+    python = make_venv(repo / ".venv")
+    pip_install(python, "-e", str(repo / "packages" / "pa"), str(wheel))
+    args = ("--no-runtime", "--python", ".venv/bin/python")
+    done = envlock("capture", *args, cwd=repo, env=_env())
+    assert done.returncode == 0, done.stderr
+    lockfile = repo / "locks" / "envlock.yaml"
+    validate(lockfile)
+    text = lockfile.read_text()
+    assert str(tmp_path) not in text and "~" not in text, text
+    packages = _packages(lockfile)
+    assert packages["pa"] == {
+        "version": "0.1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": "../packages/pa",
+        "editable": True,
+    }
+    assert isinstance(packages["beta"], dict)
+    assert packages["beta"]["path"] == "../dist/beta-1.0-py3-none-any.whl"
+    # `export` writes them relative to the lockfile's directory, where pip is to run
+    done = envlock("export", "--to", "requirements", "-o", "locks/req.txt", cwd=repo, env=_env())
+    assert done.returncode == 0, done.stderr
+    exported = (repo / "locks" / "req.txt").read_text()
+    assert "-e ../packages/pa\n" in exported and "\n../dist/beta-1.0-py3-none-any.whl" in exported
+    # A teammate's checkout elsewhere, its own venv installed from the exported file there
+    moved = tmp_path / "other" / "checkout"
+    moved.parent.mkdir()
+    shutil.move(repo, moved)
+    shutil.rmtree(moved / ".venv")
+    python = make_venv(moved / ".venv")
+    pip_install(python, "-r", "req.txt", cwd=moved / "locks")
+    done = envlock("verify", *args, cwd=moved, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "matches" in done.stdout
+    # another tool's lockfile with the same relative paths reads the same
+    done = envlock("verify", *args, "--against", "locks/req.txt", cwd=moved, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    # a path outside the repository stays whole
+    outside = make_project(tmp_path / "outside" / "pb", "pb", "0.2.0")
+    pip_install(python, "-e", str(outside))
+    done = envlock("capture", *args, cwd=moved, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert _packages(moved / "locks" / "envlock.yaml")["pb"] == {
+        "version": "0.2.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": home_to_tilde(outside.as_posix()),
+        "editable": True,
+    }
 
 
 # The working directory
