@@ -1,7 +1,8 @@
 """Turn a probe payload (or a static read) into an :class:`Environment`.
 
 This is where raw facts become lockfile values: names are canonicalised, URLs lose their
-credentials, local paths become relative to the lockfile's directory (or ``~``-based), and
+credentials, local paths become relative to the lockfile's directory (inside it or its git
+repository; else ``~``-based or absolute: :mod:`envlock.localpath`), and
 ``direct_url.json`` becomes a :class:`Source`.
 """
 
@@ -38,9 +39,11 @@ _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch",
 
 
 def _local_path(url: str, base_dir: Path) -> str | None:
-    """A ``file://`` URL as a path relative to ``base_dir`` when inside it, else ``~``-based
-    (or absolute)."""
+    """A ``file://`` URL as the lockfile in ``base_dir`` records its path
+    (:func:`envlock.localpath.recorded`)."""
     from urllib.parse import unquote, urlsplit
+
+    from envlock.localpath import recorded
 
     try:
         parts = urlsplit(url)
@@ -51,17 +54,7 @@ def _local_path(url: str, base_dir: Path) -> str | None:
     path = unquote(parts.path)
     if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
         path = path[1:]
-    # inside the lockfile's directory however either is named (through a symbolic link or
-    # not: pip records the path it was given, or the working directory's real one)
-    real_base = os.path.realpath(base_dir)
-    for a, b in ((path, base_dir), (path, real_base), (os.path.realpath(path), real_base)):
-        try:
-            rel = os.path.relpath(a, b)
-        except ValueError:  # another drive on Windows
-            continue
-        if not rel.startswith(".."):
-            return Path(rel).as_posix()
-    return home_to_tilde(path)
+    return recorded(path, base_dir)
 
 
 def source_from_direct_url(data: object, base_dir: Path) -> Source | None:

@@ -1,9 +1,11 @@
 """Which environment to look at, and how to get its facts.
 
 The default target is the active environment: ``VIRTUAL_ENV``, then ``CONDA_PREFIX``, then
-``./.venv``, then the interpreter running envlock. ``--python`` runs the probe inside that
-interpreter; ``--prefix`` reads the environment's files without running anything in it.
-When the target is the running interpreter the probe runs in-process, which costs nothing.
+a project's ``.venv`` (in the working directory, else in the nearest folder above it up to the
+git repository's root), then the interpreter running envlock. ``--python`` runs the probe
+inside that interpreter; ``--prefix`` reads the environment's files without running anything
+in it. When the target is the running interpreter the probe runs in-process, which costs
+nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from envlock.errors import TargetError
@@ -19,7 +21,7 @@ from envlock.redact import display_path, redact_text
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 PROBE_TIMEOUT_S = 60.0
@@ -34,6 +36,10 @@ class Target:
     python: Path | None
     reason: str
     in_process: bool = False
+    # a project's .venv found from the working directory, not activated (its reason is its
+    # path as found, ./.venv or ../.venv); and whether uv, run there, finds it by itself
+    project_venv: bool = False
+    uv_finds_it: bool = False
 
     @property
     def method(self) -> str:
@@ -42,10 +48,10 @@ class Target:
     def fixer(self) -> Callable[[str], str] | None:
         """What makes a fix (a finding's hint, a doctor problem's) act on this environment
         when the ``pip`` on ``PATH`` and conda's active environment may be another's: one
-        named with ``--python`` or ``--prefix``, or a ``./.venv`` that is not active
+        named with ``--python`` or ``--prefix``, or a project's ``.venv`` that is not active
         (:func:`envlock.findings.acting_on`, with its interpreter and prefix as shown).
         ``None`` for the active environment and the running interpreter: fixes stand."""
-        if self.reason not in ("--python", "--prefix", "./.venv"):
+        if self.reason not in ("--python", "--prefix") and not self.project_venv:
             return None
         from functools import partial
 
@@ -60,7 +66,7 @@ class Target:
             acting_on,
             python=display_path(python) if python is not None else None,
             prefix=display_path(prefix) if prefix is not None else None,
-            uv_finds_it=self.reason == "./.venv",  # uv finds the project's .venv by itself
+            uv_finds_it=self.uv_finds_it,
         )
 
     def describe(self) -> str:
@@ -170,19 +176,56 @@ def resolve(
         value = environ.get(var)
         if value:
             return _from_prefix(Path(value).absolute(), var)
-    dot_venv = cwd / ".venv"
-    if dot_venv.is_dir():
-        return _from_prefix(dot_venv.absolute(), "./.venv")
-    if dot_venv.is_symlink() and not dot_venv.exists():  # not this interpreter, silently
-        raise TargetError(
-            f"{display_path(dot_venv)} (./.venv) links to "
-            f"{display_path(os.path.realpath(dot_venv))}, which does not exist: recreate the "
-            "environment, or remove the link"
-        )
     reason = "this interpreter"
-    if dot_venv.exists():  # a file (some tools keep an environment's name in one)
-        reason += f"; {display_path(dot_venv)} is a file, not an environment"
+    for folder, found_as in _project_folders(cwd.absolute()):
+        dot_venv = folder / ".venv"
+        if dot_venv.is_dir():
+            return replace(
+                _from_prefix(dot_venv, found_as),
+                project_venv=True,
+                uv_finds_it=_uv_finds(dot_venv, cwd.absolute()),
+            )
+        if dot_venv.is_symlink() and not dot_venv.exists():  # not this interpreter, silently
+            raise TargetError(
+                f"{display_path(dot_venv)} ({found_as}) links to "
+                f"{display_path(os.path.realpath(dot_venv))}, which does not exist: recreate "
+                "the environment, or remove the link"
+            )
+        if dot_venv.exists():  # a file (some tools keep an environment's name in one): the
+            # project's environment is not a .venv, nor an outer project's (nor for uv)
+            reason += f"; {display_path(dot_venv)} is a file, not an environment"
+            break
     return Target(Path(sys.prefix), Path(sys.executable), reason, in_process=True)
+
+
+def _project_folders(cwd: Path) -> Iterator[tuple[Path, str]]:
+    """Where a project's ``.venv`` is looked for, nearest first, each with its ``.venv`` as
+    found from ``cwd`` (``./.venv``, ``../.venv``): the working directory, and each folder
+    above it up to the root of the git repository it is in (a notebook's folder in a
+    project); with no repository, the working directory alone."""
+    from envlock.localpath import repository_root
+
+    yield cwd, "./.venv"
+    root = repository_root(cwd)
+    if root is None or root == cwd:
+        return
+    for up, folder in enumerate(cwd.parents, 1):
+        yield folder, "../" * up + ".venv"
+        if folder == root:
+            return
+
+
+def _uv_finds(dot_venv: Path, cwd: Path) -> bool:
+    """Whether ``uv pip``, run in ``cwd``, acts on ``dot_venv`` by itself. uv takes, in the
+    nearest folder at or above ``cwd`` where it finds either, the folder itself when it is a
+    virtual environment (``cwd`` inside another venv), else its ``.venv`` when that has a
+    ``pyvenv.cfg`` (not a conda environment named ``.venv``)."""
+    for folder in (cwd, *cwd.parents):
+        if (folder / "pyvenv.cfg").is_file():
+            return _same_path(folder, dot_venv)
+        if folder == dot_venv.parent:
+            break
+    return (dot_venv / "pyvenv.cfg").is_file()
 
 
 def _which(name: str) -> Path | None:

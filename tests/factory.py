@@ -525,13 +525,14 @@ def _pip_spelling(arg: str) -> str:
 
 
 def pip_install(
-    venv_python: Path, *args: str, check: bool = True
+    venv_python: Path, *args: str, check: bool = True, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the *host's* pip against *venv_python* (which needs no pip of its own)::
 
         python -m pip --python VENV_PY install --no-index --no-build-isolation ... ARGS
 
-    Offline (no index, no config file, no cache). A ``NAME @ git+file:///REPO@REV``
+    Offline (no index, no config file, no cache), in *cwd* (relative paths are pip's working
+    directory's). A ``NAME @ git+file:///REPO@REV``
     argument is passed to pip as ``git+file:///REPO@REV#egg=NAME`` (see
     :func:`git_requirement`). Raises :class:`CommandError` (with pip's
     stdout and stderr in its message) when pip fails and *check* is true.
@@ -541,7 +542,7 @@ def pip_install(
         "--no-index", "--no-build-isolation", "--no-cache-dir", *_PIP_COMMON,
         *(_pip_spelling(arg) for arg in args),
     ]  # fmt: skip
-    return _run(cmd, env=pip_env(), check=check)
+    return _run(cmd, cwd=cwd, env=pip_env(), check=check)
 
 
 def pip_uninstall(

@@ -389,6 +389,38 @@ def test_uv_environment_hints_are_uvs_commands(tmp_path: Path, wheelhouse: Path)
     assert finding.hint.startswith(f"uv pip install --python {python} 'alpha==1.0', or ")
 
 
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_uv_fixes_from_a_subdirectory_act_on_the_projects_venv(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    """From a subdirectory of a git repository, envlock checks the repository's ``.venv``
+    (``../.venv``) and uv's fixes, run there as printed, act on it: uv finds it too."""
+    offline = ["--offline", "--no-index", "--find-links", str(wheelhouse)]
+    uv_env = {**_env(), "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    repo = tmp_path / "repo"
+    sub = repo / "notebooks"
+    sub.mkdir(parents=True)
+    make_git_repo(repo)
+
+    def uv(*args: str) -> None:
+        subprocess.run(["uv", *args], cwd=sub, env=uv_env, check=True, capture_output=True)
+
+    uv("venv", "-q", "--python", sys.executable, "../.venv")
+    uv("pip", "install", *offline, "alpha==1.0")
+    done = envlock("capture", "--no-runtime", "../envlock.yaml", cwd=sub, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert "(../.venv; probe in its interpreter)" in done.stderr.splitlines()[0], done.stderr
+    uv("pip", "install", *offline, "alpha==2.0")
+    args = ("verify", "--no-runtime", "--format", "json", "../envlock.yaml")
+    done = envlock(*args, cwd=sub, env=_env())
+    assert done.returncode == 1, done.stderr
+    (finding,) = json.loads(done.stdout)["findings"]
+    fix = finding["hint"].split(", or ")[0]
+    assert fix == "uv pip install 'alpha==1.0'"
+    uv(*shlex.split(fix)[1:], *offline)
+    assert envlock(*args, cwd=sub, env=_env()).returncode == 0
+
+
 def test_fixes_for_a_project_venv_that_is_not_active_run_its_pip(
     tmp_path: Path, wheelhouse: Path
 ) -> None:

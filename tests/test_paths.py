@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from factory import build_wheel, make_project, make_venv, pip_env, pip_install
-from support import host_env, read_yaml
+from factory import build_wheel, make_git_repo, make_project, make_venv, pip_env, pip_install
+from support import host_env, read_yaml, validate
 
 from envlock.redact import home_to_tilde
 from envlock.variables import VARIABLES
@@ -167,6 +168,81 @@ def test_diff_with_the_live_environment_from_another_directory(project: Path) ->
     assert "matches" in done.stdout
 
 
+def _monorepo(root: Path) -> Path:
+    """A git repository whose policy keeps the lockfile in ``locks/``, with a project in
+    ``packages/pa`` and a wheel in ``dist/``; returns the wheel."""
+    (root / "pyproject.toml").parent.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.envlock]\nlockfile = "locks/envlock.yaml"\n')
+    (root / "locks").mkdir()
+    make_project(root / "packages" / "pa", "pa", "0.1.0")
+    wheel = build_wheel(root / "dist", "beta", "1.0")
+    (root / ".gitignore").write_text(".venv/\n")
+    make_git_repo(root)
+    return wheel
+
+
+def test_a_monorepo_lockfile_records_paths_in_the_repository_relative_to_it(
+    tmp_path: Path,
+) -> None:
+    # `lockfile = "locks/envlock.yaml"` in the repository's pyproject.toml: an editable
+    # install of packages/pa and a wheel installed from dist/ were recorded as absolute
+    # paths (outside the lockfile's directory), so a teammate's checkout at another place
+    # was source drift on every local package.
+    repo = tmp_path / "team" / "repo"
+    wheel = _monorepo(repo)
+    python = make_venv(repo / ".venv")
+    pip_install(python, "-e", str(repo / "packages" / "pa"), str(wheel))
+    args = ("--no-runtime", "--python", ".venv/bin/python")
+    done = envlock("capture", *args, cwd=repo, env=_env())
+    assert done.returncode == 0, done.stderr
+    lockfile = repo / "locks" / "envlock.yaml"
+    validate(lockfile)
+    text = lockfile.read_text()
+    assert str(tmp_path) not in text and "~" not in text, text
+    packages = _packages(lockfile)
+    assert packages["pa"] == {
+        "version": "0.1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": "../packages/pa",
+        "editable": True,
+    }
+    assert isinstance(packages["beta"], dict)
+    assert packages["beta"]["path"] == "../dist/beta-1.0-py3-none-any.whl"
+    # `export` writes them relative to the lockfile's directory, where pip is to run
+    done = envlock("export", "--to", "requirements", "-o", "locks/req.txt", cwd=repo, env=_env())
+    assert done.returncode == 0, done.stderr
+    exported = (repo / "locks" / "req.txt").read_text()
+    assert "-e ../packages/pa\n" in exported and "\n../dist/beta-1.0-py3-none-any.whl" in exported
+    # A teammate's checkout elsewhere, its own venv installed from the exported file there
+    moved = tmp_path / "other" / "checkout"
+    moved.parent.mkdir()
+    shutil.move(repo, moved)
+    shutil.rmtree(moved / ".venv")
+    python = make_venv(moved / ".venv")
+    pip_install(python, "-r", "req.txt", cwd=moved / "locks")
+    done = envlock("verify", *args, cwd=moved, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "matches" in done.stdout
+    # another tool's lockfile with the same relative paths reads the same
+    done = envlock("verify", *args, "--against", "locks/req.txt", cwd=moved, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    # a path outside the repository stays whole
+    outside = make_project(tmp_path / "outside" / "pb", "pb", "0.2.0")
+    pip_install(python, "-e", str(outside))
+    done = envlock("capture", *args, cwd=moved, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert _packages(moved / "locks" / "envlock.yaml")["pb"] == {
+        "version": "0.2.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "directory",
+        "path": home_to_tilde(outside.as_posix()),
+        "editable": True,
+    }
+
+
 # The working directory
 
 
@@ -276,6 +352,87 @@ def test_a_project_venv_that_is_a_file_is_named_in_the_status_line(tmp_path: Pat
     assert done.stderr.splitlines()[0].endswith(
         "(this interpreter; .venv is a file, not an environment; in-process)"
     ), done.stderr
+
+
+def _git_init(folder: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(folder)], check=True, capture_output=True)
+
+
+def test_a_project_venv_is_found_from_a_subdirectory_of_the_repository(tmp_path: Path) -> None:
+    # `envlock verify` from the project's notebooks/: the lockfile was found through
+    # [tool.envlock] (the policy is looked for up to the repository's root), but the
+    # environment checked was the interpreter running envlock, not the project's .venv.
+    wheels = tmp_path / "wheels"
+    for version in ("1.0", "2.0"):
+        build_wheel(wheels, "alpha", version)
+    offline = ["--no-index", "--find-links", str(wheels)]
+    repo = tmp_path / "repo"
+    notebooks = repo / "notebooks"
+    notebooks.mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.envlock]\nlockfile = "envlock.yaml"\n')
+    _git_init(repo)
+    python = make_venv(repo / ".venv", with_pip=True)
+    pip_install(python, *offline, "alpha==1.0")
+    done = envlock("capture", "--no-runtime", cwd=notebooks, env=_env())
+    assert done.returncode == 0, done.stderr
+    venv = home_to_tilde(str(repo / ".venv"))
+    assert done.stderr.splitlines()[0] == (
+        f"envlock: environment {venv} (../.venv; probe in its interpreter)"
+    )
+    assert _packages(repo / "envlock.yaml")["alpha"] == {
+        "version": "1.0",
+        "installer": "pip",
+        "requested": True,
+        "source": "index",
+    }
+    pip_install(python, *offline, "alpha==2.0")
+    done = envlock("verify", "--no-runtime", cwd=notebooks, env=_env())
+    assert done.returncode == 1, done.stdout + done.stderr
+    # the fix runs the .venv's own pip (the one on PATH is another environment's), as printed
+    fix = f"fix: {venv}/bin/python -m pip install 'alpha==1.0', or re-run"
+    assert fix in done.stdout, done.stdout
+    command = fix.removeprefix("fix: ").split(", or ")[0]
+    subprocess.run(f"{command} {' '.join(offline)} -q", shell=True, cwd=notebooks, check=True)
+    done = envlock("verify", "--no-runtime", cwd=notebooks, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_project_venv_is_looked_for_up_to_the_repositorys_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envlock.errors import TargetError
+    from envlock.target import resolve
+
+    make_venv(tmp_path / ".venv")
+    deep = tmp_path / "repo" / "a" / "b"
+    deep.mkdir(parents=True)
+    # no repository: the working directory's alone
+    assert resolve(environ={}, cwd=deep).reason == "this interpreter"
+    # a .venv above the repository's root is another project's
+    _git_init(tmp_path / "repo")
+    assert resolve(environ={}, cwd=deep).reason == "this interpreter"
+    # the repository's own, from two folders down (the repository's root is looked in)
+    make_venv(tmp_path / "repo" / ".venv")
+    target = resolve(environ={}, cwd=deep)
+    assert (target.prefix, target.reason) == (tmp_path / "repo" / ".venv", "../../.venv")
+    assert target.project_venv and target.uv_finds_it
+    # from inside another venv, uv acts on that one: the fixes name the interpreter
+    inner = tmp_path / "repo" / "a"
+    (inner / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    target = resolve(environ={}, cwd=deep)
+    assert target.reason == "../../.venv" and not target.uv_finds_it
+    (inner / "pyvenv.cfg").unlink()
+    # a .venv file nearer (an environment's name) is the project's: none is looked for above
+    monkeypatch.chdir(deep)
+    (inner / ".venv").write_text("analysis\n")
+    assert resolve(environ={}, cwd=deep).reason == (
+        f"this interpreter; {home_to_tilde(str(inner / '.venv'))} is a file, not an environment"
+    )
+    # a link to a removed folder is an error, named as found
+    (inner / ".venv").unlink()
+    (inner / ".venv").symlink_to(tmp_path / "gone")
+    with pytest.raises(TargetError, match=r" \(\.\./\.venv\) links to .*gone, which does not"):
+        resolve(environ={}, cwd=deep)
 
 
 # What --python names is not a Python interpreter

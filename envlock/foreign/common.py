@@ -46,8 +46,11 @@ def is_commit(rev: str | None) -> bool:
 
 
 def local_path(path: str, base_dir: Path) -> str:
-    """A local path as envlock records one: relative to ``base_dir`` (the lockfile's directory)
-    when inside it, else absolute with the home directory as ``~``; always ``/``-separated."""
+    """A local path as envlock records one (:func:`envlock.localpath.recorded`): relative to
+    ``base_dir`` (the lockfile's directory) when inside it or inside its git repository, else
+    absolute with the home directory as ``~``; always ``/``-separated."""
+    from envlock.localpath import recorded
+
     if path.startswith("file:"):
         from urllib.parse import unquote, urlsplit
 
@@ -65,14 +68,7 @@ def local_path(path: str, base_dir: Path) -> str:
     full = Path(os.path.expanduser(path))
     if not full.is_absolute():
         full = base_dir / full
-    full = Path(os.path.normpath(full))
-    try:
-        rel = os.path.relpath(full, base_dir)
-    except ValueError:
-        rel = str(full)
-    if not rel.startswith(".."):
-        return Path(rel).as_posix()
-    return home_to_tilde(full.as_posix())
+    return recorded(Path(os.path.normpath(full)).as_posix(), base_dir)
 
 
 def split_fragment(url: str) -> tuple[str, dict[str, str]]:

@@ -1,0 +1,59 @@
+"""How a lockfile records a local path (an editable project, a directory or an archive
+installed from disk), one rule for every reader and writer of those paths: ``capture`` and
+``verify`` (the live side), ``diff`` against the live environment, and the parsers of other
+tools' lockfiles (``verify --against``).
+
+A path is written relative to the lockfile's directory when it is inside that directory, or
+inside the git repository the lockfile is in (with ``..``: a monorepo's ``locks/envlock.yaml``
+records ``../packages/pa``), so that a teammate's checkout at another place reads the same.
+Any other path is written whole, with the home directory as ``~``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from envlock.redact import home_to_tilde
+
+
+def repository_root(folder: str | os.PathLike[str]) -> Path | None:
+    """The nearest folder at or above ``folder`` that holds ``.git`` (a directory, or a
+    worktree's or submodule's file): the root of the git repository it is in; ``None`` when
+    it is in none."""
+    here = Path(folder).absolute()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def recorded(path: str, base_dir: Path) -> str:
+    """``path`` (absolute) as a lockfile in ``base_dir`` records it, ``/``-separated:
+
+    * relative to ``base_dir`` when inside it, however either is named (through a symbolic
+      link or not: pip records the path it was given, or the working directory's real one);
+    * relative to ``base_dir``'s real directory, with ``..``, when inside the git repository
+      that directory is in (walked up from the real directory, so that ``..`` climbs what
+      the file system climbs);
+    * else whole, with the home directory as ``~``.
+    """
+    real_base = os.path.realpath(base_dir)
+    real_path = os.path.realpath(path)
+    for a, b in ((path, base_dir), (path, real_base), (real_path, real_base)):
+        if _inside(a, b):
+            return Path(os.path.relpath(a, b)).as_posix()
+    root = repository_root(real_base)
+    if root is not None:
+        for a in (path, real_path):
+            if _inside(a, root):
+                return Path(os.path.relpath(a, real_base)).as_posix()
+    return home_to_tilde(path)
+
+
+def _inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    try:
+        rel = os.path.relpath(path, folder)
+    except ValueError:  # another drive on Windows
+        return False
+    return rel != os.pardir and not rel.startswith(os.pardir + os.sep)
