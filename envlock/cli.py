@@ -81,6 +81,17 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             kwargs.setdefault("formatter_class", Formatter)
             super().__init__(*args, **kwargs)
 
+        def _print_message(self, message: str, file: Any = None) -> None:
+            """--help and --version write to stdout as every command does (a stdout that
+            cannot take it is exit 4); argparse drops the error, which Python 3.15 raises
+            from the write itself rather than from the flush at exit."""
+            if message and file is sys.stdout:
+                from envlock.commands import out
+
+                out(message)
+            else:
+                super()._print_message(message, file)
+
     return Parser
 
 
@@ -114,11 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         replayed = memo.replay(quiet="-q" in args_list or "--quiet" in args_list)
         if replayed is not None:
             return replayed
+    from envlock.errors import WriteError
+
     try:
         args = parser(_chosen(args_list)).parse_args(args_list)
     except SystemExit as e:  # argparse has printed its message (or --help, --version)
         code = int(e.code or 0) if isinstance(e.code, int) else 2
         return _flushed(code)
+    except WriteError as e:  # --help or --version, on a stdout that cannot take it
+        _fail(str(e), 0)
+        return e.exit_code
     if memo is not None and (args.command != "verify" or args.no_cache):
         memo = None
     if memo is None:
