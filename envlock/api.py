@@ -304,10 +304,21 @@ class Result:
     def fixes_for(self, target: _target.Target) -> Result:
         """This result with fixes that act on ``target``, where the ``pip`` on ``PATH`` and
         conda's active environment may not be its (:meth:`envlock.target.Target.fixer`)."""
-        fix = target.fixer()
+        live = (*self.live.packages, *self.live.conda_dists)
+        has_pip = any(p.name == "pip" for p in live)
+        fix = target.fixer(has_pip=has_pip)
         if fix is None:
             return self
-        return replace(self, findings=tuple(replace(f, hint=fix(f.hint)) for f in self.findings))
+        from envlock.compare import installer_hint_without_pip
+
+        pipless = not has_pip and target.made_by_uv()
+        return replace(
+            self,
+            findings=tuple(
+                replace(f, hint=(pipless and installer_hint_without_pip(f)) or fix(f.hint))
+                for f in self.findings
+            ),
+        )
 
     def __repr__(self) -> str:
         """One line (a notebook shows a cell's last value): the environments and findings

@@ -220,9 +220,22 @@ def _package(e: Package, a: Package) -> Iterator[Finding]:
             e.installer,
             a.installer,
             WARNING,
-            f"installed by {a.installer}, locked as installed by {e.installer}; "
-            f"{_reinstall_with(e)}, or {RECAPTURE}",
+            f"{_installed_by(e.installer, a.installer)}{_reinstall_with(e)}, or {RECAPTURE}",
         )
+
+
+def _installed_by(expected: str | None, actual: str | None) -> str:
+    return f"installed by {actual}, locked as installed by {expected}; "
+
+
+def installer_hint_without_pip(finding: Finding) -> str | None:
+    """The hint of an ``installer`` finding that locks pip's install, for an environment of
+    uv's without pip, where pip's reinstall cannot run and uv's would record uv again; else
+    ``None``."""
+    if finding.category != "installer" or installer_tool(finding.expected or "") != "pip":
+        return None
+    where = "this environment has no pip (uv made it)"
+    return f"{_installed_by(finding.expected, finding.actual)}{where}: {RECAPTURE}"
 
 
 def _same_source(e: Source, a: Source) -> bool:

@@ -536,13 +536,21 @@ def examine(
     problems = diagnose(payload, conda)
     if deep_check:
         problems = ordered([*problems, *deep(payload, conda, progress)])
-    return for_target(problems, where)
+    return for_target(problems, where, has_pip(payload))
 
 
-def for_target(problems: tuple[Problem, ...], where: Target) -> tuple[Problem, ...]:
+def has_pip(payload: dict[str, Any]) -> bool:
+    """Whether the environment of a probe's ``payload`` has pip installed."""
+    return any(str(d.get("name", "")).lower() == "pip" for d in payload["distributions"])
+
+
+def for_target(
+    problems: tuple[Problem, ...], where: Target, has_pip: bool = True
+) -> tuple[Problem, ...]:
     """``problems`` with the target's own: a venv read with ``--prefix`` whose interpreter
     links to a Python that is gone; and fixes that name the environment where it is not the
-    active one (:meth:`envlock.target.Target.fixer`)."""
+    active one, or use uv's commands in a venv of uv's without pip (``has_pip``: whether the
+    environment has pip, :func:`has_pip`; :meth:`envlock.target.Target.fixer`)."""
     from dataclasses import replace
 
     from envlock.target import interpreter_gone
@@ -551,7 +559,7 @@ def for_target(problems: tuple[Problem, ...], where: Target) -> tuple[Problem, .
     if gone:
         recreate = "recreate the environment with a Python that exists, then reinstall its packages"
         problems = ordered([*problems, Problem("interpreter", ERROR, "python", gone, recreate)])
-    fixer = where.fixer()
+    fixer = where.fixer(has_pip=has_pip)
     return problems if fixer is None else tuple(replace(p, fix=fixer(p.fix)) for p in problems)
 
 

@@ -67,26 +67,40 @@ def shell_word(text: str) -> str:
     return f"'{text}'"
 
 
-def acting_on(fix: str, python: str | None, prefix: str | None, uv_finds_it: bool = False) -> str:
+def acting_on(
+    fix: str,
+    python: str | None,
+    prefix: str | None,
+    uv_finds_it: bool = False,
+    pip_via_uv: bool = False,
+) -> str:
     """``fix`` acting on an environment that is not the active one (where the ``pip`` on
     ``PATH``, the environment uv finds and conda's active one are another's), its interpreter
     and prefix as shown: ``pip install X`` becomes ``PYTHON -m pip install X``; ``uv pip
     install X`` becomes ``uv pip install --python PYTHON X``, unless ``uv_finds_it`` (the
-    project's ``.venv``); ``conda install X`` becomes ``conda install -p PREFIX X``."""
+    project's ``.venv``, the active environment); ``conda install X`` becomes ``conda install
+    -p PREFIX X``. ``pip_via_uv``: the environment is uv's and has no pip, so pip's commands
+    are uv's too (``pip install --force-reinstall`` is ``uv pip install --reinstall``, ``pip
+    uninstall -y`` is ``uv pip uninstall``, uv never asking)."""
     import re
 
     def command(m: re.Match[str]) -> str:
-        uv, pip, conda = m[1], m[2], m[3]
-        if conda:
-            return f"conda {conda} -p {_plain_path(prefix)}" if prefix else m[0]
-        if uv:
-            if uv_finds_it or not python:
-                return m[0]
-            return f"uv pip {pip} --python {_plain_path(python)}"
-        return f"{_plain_path(python)} -m pip {pip}" if python else m[0]
+        pip, flag = m["pip"], m["flag"] or ""
+        if m["conda"]:
+            return f"conda {m['conda']} -p {_plain_path(prefix)}" if prefix else m[0]
+        if m["uv"] or pip_via_uv:
+            where = f" --python {_plain_path(python)}" if python and not uv_finds_it else ""
+            return f"uv pip {pip}{where}{_UV_FLAGS.get(flag, flag)}"
+        return f"{_plain_path(python)} -m pip {pip}{flag}" if python else m[0]
 
-    pattern = re.compile(r"(?<![\w./-])(?:(uv )?pip (install|uninstall)|conda (install|remove))\b")
-    return pattern.sub(command, fix)
+    return re.sub(_COMMAND, command, fix)
+
+
+_COMMAND = (  # (re caches it compiled; importing re here would cost every command its time)
+    r"(?<![\w./-])(?:(?P<uv>uv )?pip (?P<pip>install|uninstall)(?P<flag> -y| --force-reinstall)?"
+    r"|conda (?P<conda>install|remove))\b"
+)
+_UV_FLAGS = {" -y": "", " --force-reinstall": " --reinstall"}  # pip's, as uv says them
 
 
 def _plain_path(path: str) -> str:

@@ -48,9 +48,24 @@ def directory(path: str | os.PathLike[str]) -> Path:
 def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     """Read and check a lockfile; raises :class:`LockfileError` naming the file."""
     path = Path(path)
-    where = display_path(path)
     raw, text = read(path, missing="no such lockfile (create it with `envlock capture`)")
-    fmt = format_for(path, fmt)
+    return _load(raw, text, format_for(path, fmt), path)
+
+
+STDIN = "-"  # the lockfile argument that means standard input (``envlock diff - B``)
+STDIN_NAME = "<stdin>"  # how messages and reports name it
+
+
+def load_stdin(fmt: str | None = None) -> Lockfile:
+    """Read and check a lockfile from standard input (``git show REV:envlock.yaml | envlock
+    diff - envlock.yaml``), with a file's defences; its format is ``fmt``, else
+    :func:`sniff_format`'s. :class:`LockfileError` naming ``<stdin>``."""
+    raw, text = read_stdin()
+    return _load(raw, text, format_for(Path(), fmt) if fmt else sniff_format(text), None)
+
+
+def _load(raw: bytes, text: str, fmt: str, path: Path | None) -> Lockfile:
+    where = display_path(path) if path is not None else STDIN_NAME
     data = cache.get(raw, fmt)
     cached = data is not None
     try:
@@ -68,10 +83,30 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     return lock
 
 
-def _foreign_kind(path: Path, text: str) -> str | None:
+def sniff_format(text: str) -> str:
+    """The format of a lockfile known only by its text (read from standard input): TOML when
+    its first line that is neither blank nor a comment is TOML's ``key = value`` or a
+    ``[table]`` header (envlock's TOML starts with ``version = 1``, its YAML with
+    ``version: 1``); YAML otherwise."""
+    import re
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        return "toml" if re.match(_TOML_FIRST_LINE, stripped) else "yaml"
+    return "yaml"
+
+
+# A bare, quoted or dotted key and ``=`` (no ``:`` before it, as in YAML's ``key: a=b``); or
+# a table header.
+_TOML_FIRST_LINE = r"""(?:[A-Za-z0-9_"' .-]+=|\[\[?[A-Za-z0-9_"' .-]+\]\]?(?:\s*#.*)?$)"""
+
+
+def _foreign_kind(path: Path | None, text: str) -> str | None:
     """What to say of a file that is not an envlock lockfile but another tool's (``envlock
     verify pixi.lock``: "format version 6 is newer than this envlock reads" would send the
-    user to upgrade envlock), or ``None``."""
+    user to upgrade envlock), or ``None``. ``path`` is ``None`` for standard input."""
     import shlex
 
     from envlock import foreign
@@ -80,12 +115,13 @@ def _foreign_kind(path: Path, text: str) -> str | None:
         kind = foreign.detect(text)
     except LockfileError:  # envlock's own
         return None
-    if kind == "requirements" and path.suffix.lower() not in (".txt", ".in"):
+    if kind == "requirements" and (path is None or path.suffix.lower() not in (".txt", ".in")):
         return None  # what detect cannot place otherwise: a broken lockfile, most likely
-    shown = display_path(path)
+    shown = shlex.quote(display_path(path)) if path is not None else "FILE"
+    save = "" if path is not None else "save it to a file and "
     return (
-        f"another tool's lockfile ({foreign.FORMATS[kind][1]}), not envlock's: check an "
-        f"environment against it with `envlock verify --against {shlex.quote(shown)}`"
+        f"another tool's lockfile ({foreign.FORMATS[kind][1]}), not envlock's: {save}check "
+        f"an environment against it with `envlock verify --against {shown}`"
     )
 
 
@@ -117,6 +153,33 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
         raise LockfileError(f"{where}: not a regular file") from None
     except OSError as e:
         raise LockfileError(f"{where}: cannot read: {e.strerror}") from None
+    return raw, _decode(raw, where)
+
+
+def read_stdin() -> tuple[bytes, str]:
+    """:func:`read` for standard input, which the user chose to read (``-``): a pipe is
+    read to its end, as ``cat`` would; a terminal is refused, rather than waited on."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise LockfileError(f"{STDIN_NAME}: no standard input to read (it is closed)")
+    try:
+        if stream.isatty():
+            raise LockfileError(
+                f"{STDIN_NAME}: standard input is a terminal: pipe a lockfile into `-`, "
+                "e.g. `git show HEAD~1:envlock.yaml | envlock diff - envlock.yaml`"
+            )
+        raw = stream.read(MAX_BYTES + 1)
+    except OSError as e:  # closed, or a directory given with `< DIR`
+        raise LockfileError(f"{STDIN_NAME}: cannot read: {e.strerror or e}") from None
+    except ValueError:  # a closed file object
+        raise LockfileError(f"{STDIN_NAME}: no standard input to read (it is closed)") from None
+    if not raw:
+        raise LockfileError(f"{STDIN_NAME}: empty: nothing was piped into `-`")
+    return raw, _decode(raw, STDIN_NAME)
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """The text of ``raw`` read from ``where`` (see :func:`read`)."""
     if len(raw) > MAX_BYTES:
         raise LockfileError(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
     bom, codec, encoding = next((b for b in _BOMS if raw.startswith(b[0])), (b"", "utf-8", "UTF-8"))
@@ -124,7 +187,7 @@ def read(path: Path, missing: str = "no such file") -> tuple[bytes, str]:
         text = raw[len(bom) :].decode(codec)
     except UnicodeDecodeError as e:
         raise LockfileError(f"{where}: not {encoding} text (byte {len(bom) + e.start})") from None
-    return raw, text.removeprefix("\ufeff")
+    return text.removeprefix("\ufeff")
 
 
 MAX_DEPTH = 64  # nested mappings and lists, in YAML and TOML

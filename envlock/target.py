@@ -45,29 +45,55 @@ class Target:
     def method(self) -> str:
         return "static" if self.python is None and not self.in_process else "probe"
 
-    def fixer(self) -> Callable[[str], str] | None:
+    def fixer(self, has_pip: bool = True) -> Callable[[str], str] | None:
         """What makes a fix (a finding's hint, a doctor problem's) act on this environment
         when the ``pip`` on ``PATH`` and conda's active environment may be another's: one
         named with ``--python`` or ``--prefix``, or a project's ``.venv`` that is not active
         (:func:`envlock.findings.acting_on`, with its interpreter and prefix as shown).
-        ``None`` for the active environment and the running interpreter: fixes stand."""
-        if self.reason not in ("--python", "--prefix") and not self.project_venv:
+
+        ``has_pip``: whether the environment has pip (a ``pip`` distribution in it). A venv
+        uv made (:meth:`made_by_uv`) has none unless asked: there, whichever environment it
+        is, pip's commands become uv's (``uv pip install``, told ``--python`` unless uv finds
+        the environment itself), as ``python -m pip`` would fail ("No module named pip") and
+        the ``pip`` on ``PATH`` is another environment's. Another environment without pip
+        keeps pip's commands: ``python -m pip`` says what is missing, and ``ensurepip``,
+        which could add it, is not in every Python (Debian and Ubuntu disable it in theirs).
+
+        ``None`` where fixes stand as they are: the active environment and the running
+        interpreter, with pip or not made by uv."""
+        named = self.reason in ("--python", "--prefix") or self.project_venv
+        via_uv = not has_pip and self.made_by_uv()
+        if not named and not via_uv:
             return None
+        python, prefix = self._location()
         from functools import partial
 
         from envlock.findings import acting_on
 
+        return partial(
+            acting_on,
+            python=display_path(python) if python is not None else None,
+            prefix=display_path(prefix) if prefix is not None else None,
+            uv_finds_it=self.uv_finds_it or self.reason in UV_FINDS,
+            pip_via_uv=via_uv,
+        )
+
+    def made_by_uv(self) -> bool:
+        """Whether this is a venv made by ``uv venv`` (its ``pyvenv.cfg`` has a ``uv =
+        VERSION`` line), which has no pip unless asked (``--seed``)."""
+        from envlock.static import pyvenv_cfg
+
+        prefix = self._location()[1]
+        return prefix is not None and "uv" in pyvenv_cfg(prefix)
+
+    def _location(self) -> tuple[Path | None, Path | None]:
+        """The interpreter and the prefix, each worked out from the other where not known."""
         python = self.python or (interpreter_in(self.prefix) if self.prefix else None)
         prefix = self.prefix
         if prefix is None and python is not None:  # bin/python, Scripts/python.exe, python.exe
             home = python.parent
             prefix = home.parent if home.name in ("bin", "Scripts") else home
-        return partial(
-            acting_on,
-            python=display_path(python) if python is not None else None,
-            prefix=display_path(prefix) if prefix is not None else None,
-            uv_finds_it=self.uv_finds_it,
-        )
+        return python, prefix
 
     def describe(self) -> str:
         return f"environment {self.summary()}"
@@ -81,6 +107,11 @@ class Target:
             else ("in-process" if self.in_process else "probe in its interpreter")
         )
         return f"{where} ({self.reason}; {how})"
+
+
+# The reasons for an active environment, which uv finds by itself, without --python, as
+# resolve does: VIRTUAL_ENV, then CONDA_PREFIX (a project's .venv: Target.uv_finds_it).
+UV_FINDS = ("VIRTUAL_ENV", "CONDA_PREFIX")
 
 
 INTERPRETERS = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")

@@ -13,9 +13,10 @@ import yaml
 
 
 def envlock(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m envlock ARGS`` in a child process; never raises on exit status.
+    ``input``: what its standard input reads (``envlock diff - B``).
 
     Every lockfile a successful ``capture`` writes is checked against the JSON Schema."""
     done = subprocess.run(
@@ -25,6 +26,7 @@ def envlock(
         capture_output=True,
         text=True,
         timeout=120,
+        input=input,
     )
     if args and args[0] == "capture" and done.returncode == 0:
         written = _written_lockfile(args[1:], cwd or Path.cwd())

@@ -421,6 +421,75 @@ def test_uv_fixes_from_a_subdirectory_act_on_the_projects_venv(
     assert envlock(*args, cwd=sub, env=_env()).returncode == 0
 
 
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_a_uv_venv_without_pip_gets_uvs_commands_for_what_pip_installed(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    """The team's lockfile says pip installed alpha; this project's ``.venv`` was made by
+    ``uv venv``, which puts no pip in it: ``python -m pip`` would fail ("No module named
+    pip") and the ``pip`` on ``PATH`` is another environment's, active or not. The fixes are
+    uv's, told ``--python`` only where uv would not find the environment, and work as
+    printed; a reinstall to put pip back as the installer cannot be had there, and says so.
+    ``doctor``'s fixes too."""
+    offline = ["--offline", "--no-index", "--find-links", str(wheelhouse)]
+    uv_env = {**_env(), "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+
+    def uv(*args: str) -> None:
+        subprocess.run(["uv", *args], cwd=tmp_path, env=uv_env, check=True, capture_output=True)
+
+    team = make_venv(tmp_path / "team")  # pip's
+    pip_install(team, "--find-links", str(wheelhouse), "alpha==1.0", "gamma==1.0")
+    done = envlock("capture", "--no-runtime", "--python", str(team), cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stderr
+    uv("venv", "-q", "--python", sys.executable, ".venv")
+    assert "uv" in (tmp_path / ".venv" / "pyvenv.cfg").read_text()
+    uv("pip", "install", *offline, "alpha==2.0", "gamma==1.0")
+
+    def fixes(*args: str, **env: str) -> dict[tuple[str, str], str]:
+        done = envlock("verify", "--format", "json", *args, cwd=tmp_path, env=_env(**env))
+        assert done.returncode == 1, done.stderr
+        findings = json.loads(done.stdout)["findings"]
+        return {(f["category"], f["subject"]): f["hint"] for f in findings}
+
+    installer = (
+        "installed by uv, locked as installed by pip; this environment has no pip (uv made it): "
+        "re-run `envlock capture` if this change is intended"
+    )
+    # ./.venv, not active; and active: uv finds it by itself
+    for env in ({}, {"VIRTUAL_ENV": str(tmp_path / ".venv")}):
+        assert fixes(**env) == {
+            ("version", "alpha"): "uv pip install 'alpha==1.0', or re-run `envlock capture` if "
+            "this change is intended",
+            ("installer", "alpha"): installer,
+            ("installer", "gamma"): installer,
+        }, env
+    # named: uv is told which
+    for option in ("--python", "--prefix"):
+        where = ".venv/bin/python" if option == "--python" else ".venv"
+        alpha = fixes(option, where)[("version", "alpha")]
+        assert alpha.startswith("uv pip install --python .venv/bin/python 'alpha==1.0', or ")
+    subprocess.run(
+        f"{alpha.split(', or ')[0]} {shlex.join(offline)}", shell=True, cwd=tmp_path, env=uv_env,
+        check=True, capture_output=True,
+    )  # fmt: skip
+    done = envlock("verify", "--format", "json", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stdout  # alpha is back; the installers are warnings
+    assert {f["category"] for f in json.loads(done.stdout)["findings"]} == {"installer"}
+    # doctor: a dist-info whose METADATA is gone, reinstalled by uv as printed
+    (metadata,) = (tmp_path / ".venv").glob("lib/*/site-packages/gamma-1.0.dist-info/METADATA")
+    metadata.unlink()
+    done = envlock("doctor", "--format", "json", "--python", ".venv/bin/python", cwd=tmp_path)
+    (problem,) = json.loads(done.stdout)["problems"]
+    fix = "uv pip install --python .venv/bin/python --reinstall --no-deps 'gamma==1.0'"
+    assert problem["fix"].endswith(f" && {fix}"), problem
+    subprocess.run(
+        f"{problem['fix']} {shlex.join(offline)}", shell=True, cwd=tmp_path, env=uv_env,
+        check=True, capture_output=True,
+    )  # fmt: skip
+    done = envlock("doctor", "--format", "json", "--python", ".venv/bin/python", cwd=tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout)["problems"] == [], done.stdout
+
+
 def test_fixes_for_a_project_venv_that_is_not_active_run_its_pip(
     tmp_path: Path, wheelhouse: Path
 ) -> None:

@@ -187,3 +187,29 @@ def test_fixes_for_an_environment_that_is_not_the_active_one() -> None:
     (pip, uv) = (acting_on(h, ".venv/bin/python", ".venv", uv_finds_it=True) for h in hints[:2])
     assert pip.startswith(".venv/bin/python -m pip install 'numpy==1.26.4'")
     assert uv == hints[1]
+
+
+def test_fixes_for_a_uv_environment_without_pip_are_uvs_commands() -> None:
+    """A venv of uv's without pip: pip's commands are uv's, in uv's words, told ``--python``
+    unless uv finds the environment itself; conda's and words stay."""
+    from envlock.findings import acting_on
+
+    hints = [
+        "pip install 'numpy==1.26.4', or re-run `envlock capture` if this change is intended",
+        "rm -rf 'x.dist-info' && pip install --force-reinstall --no-deps 'a==1'",
+        "pip uninstall -y alpha && pip install -e './src/tool'",
+        "uv pip install --reinstall --no-deps 'a==1'",
+        "pip installed over conda's numpy: reinstall it with conda",
+    ]
+    named = [acting_on(h, "v/bin/python", "v", pip_via_uv=True) for h in hints]
+    assert named == [
+        "uv pip install --python v/bin/python 'numpy==1.26.4', or re-run `envlock capture` if "
+        "this change is intended",
+        "rm -rf 'x.dist-info' && uv pip install --python v/bin/python --reinstall --no-deps 'a==1'",
+        "uv pip uninstall --python v/bin/python alpha && uv pip install --python v/bin/python "
+        "-e './src/tool'",
+        "uv pip install --python v/bin/python --reinstall --no-deps 'a==1'",
+        hints[4],
+    ]
+    found = [acting_on(h, "v/bin/python", "v", uv_finds_it=True, pip_via_uv=True) for h in hints]
+    assert [h.replace(" --python v/bin/python", "") for h in named] == found

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
-from factory import build_wheel, make_venv, pip_install
+from factory import build_wheel, make_git_repo, make_venv, pip_install
 from support import envlock, validate
 
+from envlock import lockfile
 from envlock.errors import UsageError
 from envlock.policy import Policy, from_table
 
@@ -180,6 +183,131 @@ def test_diff_of_two_single_environment_files_compares_them(
     assert done.returncode == 1 and "alpha: 1.0 -> 1.0.1" in done.stdout, done.stderr
     done = envlock("diff", a.name, mac.name, "--env-b", "nope", cwd=a.parent, env=_env())
     assert done.returncode == 2 and "mac.yaml: no environment 'nope'" in done.stderr
+
+
+def test_diff_reads_a_lockfile_from_git_history_on_stdin(tmp_path: Path, venv: Path) -> None:
+    """``git show HEAD~1:envlock.yaml | envlock diff - envlock.yaml``: what the last commit
+    changed, with no temporary file; ``-`` may be either side, and TOML is read as TOML."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("envlock.yaml", "envlock.toml"):
+        done = envlock("capture", "--python", str(venv), "--no-runtime", name, cwd=repo, env=_env())
+        assert done.returncode == 0, done.stderr
+    make_git_repo(repo)
+    for name, old, new in (
+        ("envlock.yaml", "alpha: {version: '1.0'", "alpha: {version: 1.0.1"),
+        ("envlock.toml", 'packages.alpha]\nversion = "1.0"', 'packages.alpha]\nversion = "1.0.1"'),
+    ):
+        text = (repo / name).read_text()
+        assert old in text
+        (repo / name).write_text(text.replace(old, new))
+    make_git_repo(repo)
+    for name in ("envlock.yaml", "envlock.toml"):
+        previous = git_show(repo, f"HEAD~1:{name}")
+        done = envlock("diff", "-", name, "--format", "json", cwd=repo, env=_env(), input=previous)
+        assert done.returncode == 1, done.stderr
+        report = json.loads(done.stdout)
+        assert [
+            (f["category"], f["subject"], f["expected"], f["actual"]) for f in report["findings"]
+        ] == [("version", "alpha", "1.0", "1.0.1")], name
+        done = envlock("diff", name, "-", cwd=repo, env=_env(), input=previous)
+        assert done.returncode == 1, done.stderr
+        assert f"{name} vs <stdin>" in done.stdout and "alpha: 1.0.1 -> 1.0" in done.stdout
+    # against the live environment, and summarised
+    previous = git_show(repo, "HEAD~1:envlock.yaml")
+    done = envlock("diff", "-", "--python", str(venv), cwd=repo, env=_env(), input=previous)
+    assert done.returncode == 0 and "<stdin> vs live" in done.stdout, done.stdout + done.stderr
+    done = envlock("show", "-", cwd=repo, env=_env(), input=previous)
+    assert done.returncode == 0 and done.stdout.startswith("<stdin>: format version 1")
+
+
+def git_show(repo: Path, spec: str) -> str:
+    done = subprocess.run(["git", "show", spec], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _from_stdin(args: tuple[str, ...], data: bytes, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``envlock ARGS`` reading ``data`` (bytes: encodings too) on its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "envlock", *args], cwd=cwd, env=_env(), input=data,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "data", "message"),
+    [
+        (("diff", "-", "-"), b"", "A and B are both - (standard input): one of them must be a"),
+        (("diff", "-", "a.yaml"), b"", "<stdin>: empty: nothing was piped into `-`"),
+        (("diff", "-", "a.yaml"), b"\xff\xfeversion", "<stdin>: not UTF-16 text (byte 8)"),
+        (("diff", "a.yaml", "-"), b"version: 1\n\xe9", "<stdin>: not UTF-8 text (byte 11)"),
+        (
+            ("show", "-"),
+            b"version: 1\n<<<<<<< HEAD\n=======\n>>>>>>> b\n",
+            "<stdin>: unresolved merge conflict: git's markers at lines 2, 3 and 4: resolve it, "
+            "or keep one side and re-run `envlock capture`",
+        ),
+        (("show", "-"), b"version = 1\n", "<stdin>: environments: required"),  # TOML, read
+        (("show", "-"), b"version: [\n", "<stdin>: not valid YAML at line 2: "),
+        (
+            ("verify", "-"),
+            b"",
+            "verify reads a lockfile file, not standard input: `envlock diff -` compares the "
+            "lockfile piped into it with the live environment",
+        ),
+    ],
+)
+def test_a_lockfile_on_stdin_is_read_as_a_files_is(
+    tmp_path: Path, locks: tuple[Path, Path], args: tuple[str, ...], data: bytes, message: str
+) -> None:
+    """Standard input gets a file's defences; every error is one line naming ``<stdin>``."""
+    done = _from_stdin(args, data, locks[0].parent)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.decode().startswith(f"envlock: error: {message}"), done.stderr
+    assert done.stderr.count(b"\n") == 1
+
+
+def test_a_lockfile_on_stdin_is_capped_and_a_utf16_one_read(locks: tuple[Path, Path]) -> None:
+    a, _ = locks
+    big = b"#" * (lockfile.MAX_BYTES + 1)
+    done = _from_stdin(("diff", "-", a.name), big, a.parent)
+    assert done.returncode == 2
+    assert done.stderr.decode() == "envlock: error: <stdin>: larger than 32 MiB\n"
+    utf16 = b"\xff\xfe" + a.read_text().encode("utf-16-le")  # PowerShell 5's `>`
+    done = _from_stdin(("diff", "-", a.name), utf16, a.parent)
+    assert done.returncode == 0 and b"<stdin> vs a.yaml" in done.stdout, done.stderr
+
+
+def test_another_tools_lockfile_on_stdin_is_named(locks: tuple[Path, Path]) -> None:
+    pylock = b'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\n'
+    done = _from_stdin(("show", "-"), pylock, locks[0].parent)
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "envlock: error: <stdin>: another tool's lockfile (pylock.toml (PEP 751)), not envlock's: "
+        "save it to a file and check an environment against it with `envlock verify "
+        "--against FILE`\n"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals on this system")
+def test_a_terminal_on_stdin_is_refused_not_waited_on(locks: tuple[Path, Path]) -> None:
+    """``envlock diff - b.yaml`` typed with nothing piped would wait for ever: refused."""
+    a, _ = locks
+    leader, follower = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "envlock", "diff", "-", a.name], cwd=a.parent, env=_env(),
+            stdin=follower, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "envlock: error: <stdin>: standard input is a terminal: pipe a lockfile into `-`, e.g. "
+        "`git show HEAD~1:envlock.yaml | envlock diff - envlock.yaml`\n"
+    )
 
 
 def test_show_summarises(locks: tuple[Path, Path]) -> None:

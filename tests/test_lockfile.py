@@ -464,3 +464,21 @@ def test_a_foreign_file_left_in_conflict_is_refused_before_the_probe(tmp_path: P
 )
 def test_what_only_looks_like_a_conflict_is_left_to_the_parser(text: str) -> None:
     lockfile.refuse_merge_conflict(text)  # does not raise
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        (lockfile.dumps(sample(), "toml"), "toml"),
+        (lockfile.dumps(sample(), "yaml"), "yaml"),
+        ('\n# a comment\n"version" = 1\n', "toml"),
+        ("[environments.ci]\nkind = 'venv'\n", "toml"),
+        ("version: 1\nnote: a = b\n", "yaml"),
+        ("note: 'x = 1'\n", "yaml"),
+        ("", "yaml"),
+    ],
+)
+def test_the_format_of_a_lockfile_on_stdin_is_read_from_its_first_key(text: str, fmt: str) -> None:
+    """Standard input has no file name: TOML when the first line that is not blank or a
+    comment is TOML's ``key =`` or ``[table]``, YAML otherwise."""
+    assert lockfile.sniff_format(text) == fmt

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from envlock.api import Result
     from envlock.cluster import ClusterResult
+    from envlock.model import Lockfile
     from envlock.pairs import Pairs
 
     AnyResult = Union[Result, ClusterResult, Pairs]
@@ -60,6 +61,26 @@ def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | No
     if fmt == "toml" or (not Path(DEFAULT_LOCKFILE).exists() and Path("envlock.toml").exists()):
         return Path("envlock.toml")
     return Path(DEFAULT_LOCKFILE)
+
+
+def from_stdin(given: str | Path | None) -> bool:
+    """Whether a lockfile argument is ``-``, standard input (``diff`` and ``show``)."""
+    return isinstance(given, str) and given == "-"
+
+
+def load_given(given: str | Path) -> Lockfile:
+    """The lockfile named on the command line: a file, or ``-`` for standard input."""
+    from envlock import api, lockfile
+
+    return lockfile.load_stdin() if from_stdin(given) else api.load(given)
+
+
+def shown(given: str | Path) -> str:
+    """How reports and messages name a lockfile argument: ``<stdin>`` for ``-``."""
+    from envlock.lockfile import STDIN_NAME
+    from envlock.redact import display_path
+
+    return STDIN_NAME if from_stdin(given) else display_path(given)
 
 
 def say(args: argparse.Namespace, message: str, now: bool = False) -> None:

@@ -5,19 +5,22 @@ BLAS, CUDA and conda-versus-pip differences first, then the long tail."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from envlock import api, lockfile, target
 from envlock.commands import (
     add_report_options,
     add_target_options,
     emit,
+    from_stdin,
+    load_given,
     policy_from,
     refuse_report_over,
     say,
+    shown,
 )
 from envlock.errors import UsageError
 from envlock.model import Environment, Lockfile
-from envlock.redact import display_path
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -27,11 +30,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         help="compare two lockfiles, or a lockfile with the live environment",
         description="Compare lockfile A (expected) with lockfile B (actual), or with the "
         "environment when B is left out. Two lockfiles that share several environments are "
-        "compared environment by environment. Exit 0: no difference at error severity; 1: "
-        "there is.",
+        "compared environment by environment. A or B may be -, a lockfile read from standard "
+        "input (git show HEAD~1:envlock.yaml | envlock diff - envlock.yaml). Exit 0: no "
+        "difference at error severity; 1: there is.",
     )
-    p.add_argument("a", metavar="A", help="the reference lockfile")
-    p.add_argument("b", metavar="B", nargs="?", help="the lockfile to compare (default: live)")
+    p.add_argument("a", metavar="A", help="the reference lockfile (-: standard input)")
+    p.add_argument(
+        "b",
+        metavar="B",
+        nargs="?",
+        help="the lockfile to compare (-: standard input; default: the live environment)",
+    )
     p.add_argument(
         "--env",
         metavar="NAME",
@@ -66,13 +75,15 @@ def _say_left_out(args: argparse.Namespace, lock: Lockfile, name: str, shown: st
 
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
-    refuse_report_over(args, args.a, args.b)
-    lock_a = api.load(args.a)
-    shown_a = display_path(args.a)
+    if from_stdin(args.a) and from_stdin(args.b):
+        raise UsageError("A and B are both - (standard input): one of them must be a file")
+    refuse_report_over(args, *(f for f in (args.a, args.b) if not from_stdin(f)))
+    lock_a = load_given(args.a)
+    shown_a = shown(args.a)
     live_target = None  # the live environment's, when B is left out
     if args.b is not None:
-        lock_b = api.load(args.b)
-        shown_b = display_path(args.b)
+        lock_b = load_given(args.b)
+        shown_b = shown(args.b)
         shared = set(lock_a.environments) & set(lock_b.environments)
         if args.env is None and args.env_b is None and len(shared) > 1:
             from envlock import pairs
@@ -101,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         say(args, where.describe())
         live = api.capture(
             target=where,
-            base_dir=lockfile.directory(args.a),
+            # local paths are relative to the lockfile's directory; to the working one for -
+            base_dir=Path.cwd() if from_stdin(args.a) else lockfile.directory(args.a),
             runtime=frozenset() if args.no_runtime else api.needs_runtime(lock_a),
             variables=policy.variables,
         )

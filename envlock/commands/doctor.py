@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.deep:
         say(args, "--deep: hashing every installed file against what conda or pip recorded")
         problems = doctor.ordered([*problems, *doctor.deep(payload, conda, _progress(args))])
-    problems = doctor.for_target(problems, where)
+    problems = doctor.for_target(problems, where, doctor.has_pip(payload))
     if args.format == "json":
         out(doctor.render_json(problems, where.summary()))
     else:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from envlock import api
-from envlock.commands import lockfile_path, out, policy_from
-from envlock.redact import display_path
+from envlock.commands import load_given, lockfile_path, out, policy_from, shown
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -16,12 +14,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
         help="summarise a lockfile",
         description="Environments, package counts, Python, platform, BLAS, CUDA and channels.",
     )
-    p.add_argument("lockfile", nargs="?", help="lockfile (default: envlock.yaml)")
+    p.add_argument(
+        "lockfile", nargs="?", help="lockfile (default: envlock.yaml; -: standard input)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from envlock.report import summary
 
-    path = lockfile_path(args.lockfile, policy=None if args.lockfile else policy_from(args))
-    out(summary.render(api.load(path), display_path(path)))
+    given = args.lockfile or lockfile_path(None, policy=policy_from(args))
+    out(summary.render(load_given(given), shown(given)))
     return 0

@@ -11,6 +11,7 @@ from envlock.commands import (
     add_target_options,
     emit,
     fleet,
+    from_stdin,
     lockfile_path,
     policy_from,
     refuse_report_over,
@@ -77,6 +78,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, common: argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
+    if from_stdin(args.lockfile):  # a repeated check could not know its input changed
+        raise UsageError(
+            "verify reads a lockfile file, not standard input: `envlock diff -` compares "
+            "the lockfile piped into it with the live environment"
+        )
     policy = policy_from(args)
     if args.dask:
         return fleet.verify(args, policy, lockfile_path(args.lockfile, policy=policy))
