@@ -8,7 +8,10 @@ module of the same name is loaded, with a ``__version__`` that is not the instal
 and whose file was written after the process started, is a finding of its own: the fix is a
 restart, not an install. The last condition keeps out a package whose ``__version__`` was
 never its distribution's (one in a hundred); it needs the process's start time, which Linux
-gives (``/proc``): elsewhere nothing is reported.
+gives (``/proc``): elsewhere nothing is reported. "Written" is the file's status change
+(``st_ctime``), not only its content's (``st_mtime``): uv and conda link a package's files
+from their caches, where the files keep the time they were first unpacked, long before the
+kernel started, while the link itself changes the status time.
 """
 
 from __future__ import annotations
@@ -70,13 +73,16 @@ def _differ(imported: str, installed: str) -> bool:
 
 
 def _written_since(path: object, started: float) -> bool:
-    """Whether the file ``path`` (a module's) was written after ``started``."""
+    """Whether the file ``path`` (a module's) was written, or linked into place, after
+    ``started``: a hard link from uv's or conda's cache (or a copy that keeps the cached
+    file's times) has an old ``st_mtime``, but linking or creating it sets ``st_ctime``."""
     if not isinstance(path, str):
         return False
     try:
-        return os.stat(path).st_mtime > started
+        info = os.stat(path)
     except OSError:
         return False
+    return max(info.st_mtime, info.st_ctime) > started
 
 
 def _process_start() -> float | None:

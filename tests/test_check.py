@@ -5,10 +5,12 @@ that interpreter."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -185,10 +187,8 @@ else:
 """
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/stat").is_file(), reason="a process's start time comes from Linux's /proc"
-)
-def test_a_package_upgraded_after_it_was_imported_is_drift(tmp_path: Path) -> None:
+def _stale_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """A venv with stalepkg 1.0 installed and envlock importable; and stalepkg 2.0's wheel."""
     python = make_venv(tmp_path / "venv")
     site = site_packages(python)
     # envlock and its dependencies, as the host has them, importable in the venv
@@ -196,20 +196,35 @@ def test_a_package_upgraded_after_it_was_imported_is_drift(tmp_path: Path) -> No
     root = Path(envlock_package.__file__).parents[1]
     (site / "host.pth").write_text("\n".join([str(root), *host]) + "\n", encoding="utf-8")
     pip_install(python, str(build_wheel(tmp_path / "old", "stalepkg", "1.0")))
-    new = build_wheel(tmp_path / "new", "stalepkg", "2.0")
-    upgrade = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index",
-               "--no-deps", str(new)]  # fmt: skip
+    return python, build_wheel(tmp_path / "new", "stalepkg", "2.0")
+
+
+def _upgrade_in_a_cell(
+    tmp_path: Path, python: Path, upgrade: list[str], env: dict[str, str]
+) -> dict[str, Any]:
+    """What check() reports in a process that imported stalepkg 1.0, then ran ``upgrade``."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "notebook.py").write_text(UPGRADE_IN_A_CELL, encoding="utf-8")
     done = subprocess.run(
         [str(python), "notebook.py", json.dumps(upgrade)],
-        cwd=project, env={**child_env(), **pip_env()}, capture_output=True, text=True, timeout=300,
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     assert report is not None, "the kernel still runs stalepkg 1.0: check() said it matches"
     assert report["module"] == "1.0"
+    return report  # type: ignore[no-any-return]
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="a process's start time comes from Linux's /proc"
+)
+def test_a_package_upgraded_after_it_was_imported_is_drift(tmp_path: Path) -> None:
+    python, new = _stale_venv(tmp_path)
+    upgrade = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index",
+               "--no-deps", str(new)]  # fmt: skip
+    report = _upgrade_in_a_cell(tmp_path, python, upgrade, {**child_env(), **pip_env()})
     (finding,) = report["findings"]
     assert finding["category"] == "imported" and finding["subject"] == "stalepkg"
     assert (finding["expected"], finding["actual"], finding["severity"]) == ("2.0", "1.0", "error")
@@ -220,6 +235,37 @@ def test_a_package_upgraded_after_it_was_imported_is_drift(tmp_path: Path) -> No
         "Imported at another version than is installed (restart the process) (1)"
         in (report["message"])
     )
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="a process's start time comes from Linux's /proc"
+)
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (pip install uv)")
+def test_a_package_linked_from_uvs_cache_after_it_was_imported_is_drift(tmp_path: Path) -> None:
+    """uv links an installed package's files from its cache, where they keep the time they
+    were unpacked: a file that was in the cache before the kernel started is still new to the
+    kernel's environment (was 'matches', since its st_mtime is older than the process)."""
+    python, new = _stale_venv(tmp_path)
+    uv = str(shutil.which("uv"))
+    uv_env = {**child_env(), "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    warm = make_venv(tmp_path / "warm")  # puts stalepkg 2.0 in the cache, unpacked
+    install = ["pip", "install", "--no-index", "--no-deps", "--link-mode", "hardlink"]
+    subprocess.run(
+        [uv, *install, "--python", str(warm), str(new)],
+        env=uv_env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    an_hour_ago = time.time() - 3600  # unpacked well before the kernel started
+    for cached in (tmp_path / "uv-cache").rglob("*"):
+        if cached.is_file() and not cached.is_symlink():
+            os.utime(cached, (an_hour_ago, an_hour_ago))
+    report = _upgrade_in_a_cell(
+        tmp_path, python, [uv, *install, "--python", str(python), str(new)], uv_env
+    )
+    (finding,) = report["findings"]
+    assert finding["category"] == "imported" and finding["subject"] == "stalepkg"
+    assert (finding["expected"], finding["actual"]) == ("2.0", "1.0")
+    module = site_packages(python) / "stalepkg" / "__init__.py"
+    assert module.stat().st_mtime < an_hour_ago + 1  # linked from the cache, its time kept
 
 
 def test_finds_the_lockfile_walking_up_to_the_project_root(project: Path) -> None:
