@@ -45,12 +45,22 @@ def site_packages(prefix: Path, cfg: dict[str, str] | None = None) -> list[Path]
 def base_prefix(prefix: Path, cfg: dict[str, str]) -> Path | None:
     """The prefix of the Python a venv was made from (``home`` in its ``pyvenv.cfg`` is that
     Python's ``bin``, or ``Scripts`` folder) when the venv sees its site-packages
-    (``--system-site-packages``); else None."""
-    home = cfg.get("home")
-    if not home or cfg.get("include-system-site-packages", "").lower() != "true":
+    (``--system-site-packages``); else None. A venv made from another venv's interpreter by
+    Python 3.10 or older names that venv's ``bin`` as ``home``; its interpreter's base is the
+    Python at the end of that chain, not the venv in between (nor its packages)."""
+    if cfg.get("include-system-site-packages", "").lower() != "true":
         return None
-    base = Path(home)
-    base = base.parent if base.name.lower() in ("bin", "scripts") else base
+    base, seen = prefix, {prefix}
+    while True:
+        home = cfg.get("home")
+        if not home:
+            break
+        base = Path(home)
+        base = base.parent if base.name.lower() in ("bin", "scripts") else base
+        cfg = pyvenv_cfg(base)
+        if base in seen:  # a loop of pyvenv.cfg files: no Python at its end
+            return None
+        seen.add(base)
     return base if base != prefix and base.is_dir() else None
 
 

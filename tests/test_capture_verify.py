@@ -702,6 +702,27 @@ def test_prefix_reads_what_the_interpreter_imports(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout
 
 
+def test_prefix_of_a_venv_made_from_a_venv_reads_the_real_base(tmp_path: Path) -> None:
+    """Python 3.10 and older, asked for a ``--system-site-packages`` venv by another venv's
+    interpreter, write that venv's ``bin`` as ``home``; the interpreter's base is still the
+    Python at the end of the chain. ``--prefix`` read the venv in between's packages too."""
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "between", "1.0")
+    first = make_venv(tmp_path / "first")
+    pip_install(first, "--no-deps", "--no-index", "--find-links", str(wheels), "between")
+    python = make_venv(tmp_path / "venv", python=str(first), system_site_packages=True)
+    cfg = python.parent.parent / "pyvenv.cfg"
+    text = cfg.read_text()
+    home = next(line for line in text.splitlines() if line.startswith("home"))
+    cfg.write_text(text.replace(home, f"home = {first.parent}"))  # as Python 3.10 writes it
+    assert "between" not in _importable(python)
+    done = envlock("capture", "--prefix", str(python.parent.parent), "read.yaml", cwd=tmp_path,
+                   env=_env())  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    read = set(next(iter(validate(tmp_path / "read.yaml")["environments"].values()))["packages"])
+    assert read == _importable(python)
+
+
 def _importable(python: Path) -> set[str]:
     """The canonical names of the distributions ``python`` imports, as importlib sees them."""
     from packaging.utils import canonicalize_name
