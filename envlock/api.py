@@ -346,6 +346,9 @@ def verify(
     if not isinstance(lock, Lockfile):
         base_dir = _lockfile.directory(lock) if base_dir is None else base_dir
         lock = load(lock)
+    from envlock.localpath import rebased  # paths an older envlock wrote whole, as now
+
+    lock = rebased(lock, Path.cwd() if base_dir is None else base_dir)
     if live is not None:
         name = select(lock, live, env)
         return result(name, lock.environments[name], live, policy)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from envlock import api, lockfile, snapshot
+from envlock import api, localpath, lockfile, snapshot
 from envlock.errors import EnvlockError, TargetError
 from envlock.model import Lockfile
 from envlock.remote import DEFAULT_TIMEOUT_S, Member
@@ -168,6 +168,7 @@ def verify_cluster(
         base_dir = lockfile.directory(lock) if base_dir is None else base_dir
         lock = api.load(lock)
     base = Path(base_dir if base_dir is not None else Path.cwd()).absolute()
+    lock = localpath.rebased(lock, base)
     scheduler, answers = _ask(client, _variable_names(policy), timeout)
     checked: list[tuple[Member, Result]] = []
     for answer in answers:

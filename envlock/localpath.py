@@ -12,9 +12,14 @@ Any other path is written whole, with the home directory as ``~``.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from envlock.redact import home_to_tilde
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; mypy reads this block
+if TYPE_CHECKING:
+    from envlock.model import Environment, Lockfile, Package
 
 
 def repository_root(folder: str | os.PathLike[str]) -> Path | None:
@@ -57,3 +62,40 @@ def _inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> boo
     except ValueError:  # another drive on Windows
         return False
     return rel != os.pardir and not rel.startswith(os.pardir + os.sep)
+
+
+def rebased(lock: Lockfile, base_dir: str | os.PathLike[str]) -> Lockfile:
+    """``lock`` with each local path that is written whole (absolute or ``~``-based) as
+    :func:`recorded` writes it now from ``base_dir``, the lockfile's directory: what the live
+    side of ``verify`` and ``diff`` is recorded with.
+
+    Older envlocks wrote a path outside the lockfile's directory but inside its git repository
+    whole (``locks/envlock.yaml`` recorded ``/home/me/proj/packages/pa``), where ``capture``
+    now writes ``../packages/pa``: such a lockfile, checked against the environment it was
+    captured from, was source drift. A whole path that is the live one's place is the same
+    source; one somewhere else still differs. The file itself is not rewritten.
+    """
+    environments = {name: _rebased(env, base_dir) for name, env in lock.environments.items()}
+    if all(environments[name] is env for name, env in lock.environments.items()):
+        return lock
+    return replace(lock, environments=environments)
+
+
+def _rebased(env: Environment, base_dir: str | os.PathLike[str]) -> Environment:
+    packages = tuple(_package(p, base_dir) for p in env.packages)
+    if all(new is old for new, old in zip(packages, env.packages)):
+        return env
+    return replace(env, packages=packages)
+
+
+def _package(pkg: Package, base_dir: str | os.PathLike[str]) -> Package:
+    source = pkg.source
+    if source is None or not source.path or not source.path.startswith(("/", "~")):
+        return pkg
+    whole = os.path.expanduser(source.path)
+    if not os.path.isabs(whole):  # ~NAME of a user this machine does not have
+        return pkg
+    now = recorded(whole, Path(base_dir))
+    if now == source.path:
+        return pkg
+    return replace(pkg, source=replace(source, path=now))

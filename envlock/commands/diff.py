@@ -73,16 +73,28 @@ def _say_left_out(args: argparse.Namespace, lock: Lockfile, name: str, shown: st
         say(args, f"{shown}: not compared: {', '.join(others)} (compared: {name})")
 
 
+def _directory(given: str) -> Path:
+    """The directory local paths in the lockfile ``given`` are relative to: its own; the
+    working one for ``-``."""
+    return Path.cwd() if from_stdin(given) else lockfile.directory(given)
+
+
+def _rebased(lock: Lockfile, given: str) -> Lockfile:
+    from envlock.localpath import rebased
+
+    return rebased(lock, _directory(given))
+
+
 def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     if from_stdin(args.a) and from_stdin(args.b):
         raise UsageError("A and B are both - (standard input): one of them must be a file")
     refuse_report_over(args, *(f for f in (args.a, args.b) if not from_stdin(f)))
-    lock_a = load_given(args.a)
+    lock_a = _rebased(load_given(args.a), args.a)
     shown_a = shown(args.a)
     live_target = None  # the live environment's, when B is left out
     if args.b is not None:
-        lock_b = load_given(args.b)
+        lock_b = _rebased(load_given(args.b), args.b)
         shown_b = shown(args.b)
         shared = set(lock_a.environments) & set(lock_b.environments)
         if args.env is None and args.env_b is None and len(shared) > 1:
@@ -112,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
         say(args, where.describe())
         live = api.capture(
             target=where,
-            # local paths are relative to the lockfile's directory; to the working one for -
-            base_dir=Path.cwd() if from_stdin(args.a) else lockfile.directory(args.a),
+            base_dir=_directory(args.a),
             runtime=frozenset() if args.no_runtime else api.needs_runtime(lock_a),
             variables=policy.variables,
         )

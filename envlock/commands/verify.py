@@ -100,9 +100,10 @@ def run(args: argparse.Namespace) -> int:
     say(args, where.describe())
     static = args.no_runtime or where.method == "static"
     runtime = frozenset() if static else api.needs_runtime(lock)
+    base_dir = lockfile.directory(path)
     live = api.capture(
         target=where,
-        base_dir=lockfile.directory(path),
+        base_dir=base_dir,
         runtime=runtime,
         variables=policy.variables,
         announce=lambda line: say(args, line, now=True),
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     for message in live.warnings:
         warn(message)
     try:
-        result = api.verify(lock, env=args.env, live=live, policy=policy).fixes_for(where)
+        result = api.verify(lock, env=args.env, live=live, base_dir=base_dir, policy=policy)
+        result = result.fixes_for(where)
     except UsageError as e:  # which environment: name the file
         raise UsageError(f"{display_path(path)}: {e}") from None
     emit(result, display_path(path), args)
