@@ -7,6 +7,7 @@ never reported: envlock only reports what it measured.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from envlock import variables as variable_table
 from envlock._probe import canonical_name
@@ -182,9 +183,16 @@ def _shell_path(path: str) -> str:
 
 def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
     exp_map, act_map = expected.package_map(), actual.package_map()
+    # A lockfile without a conda side (a venv's, or a conda environment's written before
+    # envlock read conda-meta) cannot tell conda's distributions from pip's: a locked package
+    # that conda owns here is installed; its version is compared (how it was installed and
+    # from where are conda's record's, which that lockfile does not have)
+    owned = {p.name: p for p in actual.conda_dists} if expected.conda is None else {}
     for name in sorted(exp_map.keys() | act_map.keys()):
         e, a = exp_map.get(name), act_map.get(name)
-        if a is None and e is not None:
+        if a is None and e is not None and name in owned:
+            yield from _package(e, replace(owned[name], installer=None, source=None))
+        elif a is None and e is not None:
             yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
         elif e is None and a is not None:
             uv = "uv " if installer_tool(a.installer or "") == "uv" else ""

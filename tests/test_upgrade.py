@@ -7,7 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factory import make_git_repo, make_project, make_venv, pip_install
+from condafactory import (
+    conda_dist_info,
+    files_under,
+    make_conda_prefix,
+    python_version_of,
+    write_record,
+)
+from factory import build_wheel, make_git_repo, make_project, make_venv, pip_install
 from support import envlock, host_env
 
 from envlock.variables import VARIABLES
@@ -67,3 +74,41 @@ def test_a_whole_path_somewhere_else_is_still_source_drift(monorepo: Path) -> No
     done = envlock("verify", "locks/envlock.yaml", *args, cwd=monorepo, env=_env())
     assert done.returncode == 1, done.stdout + done.stderr
     assert "pa: editable ../packages/pa -> editable " in done.stdout  # as capture records it
+
+
+@pytest.fixture
+def conda_prefix(tmp_path: Path) -> Path:
+    """A conda prefix with conda's ``alpha`` 1.0 (its dist-info with conda-build's stray
+    ``direct_url.json``) and pip's ``beta`` 2.0 installed over it, as
+    ``conda-prefix-3133c50.yaml`` was captured from."""
+    prefix = tmp_path / "prefix"
+    python = make_conda_prefix(prefix)
+    version = python_version_of(str(python))
+    rel = conda_dist_info(prefix, version, "alpha", "1.0", direct_url=True)
+    write_record(prefix, "alpha", "1.0", "py_0", files=files_under(prefix, rel))
+    build_wheel(tmp_path / "wheels", "beta", "2.0")
+    pip_install(python, "--find-links", str(tmp_path / "wheels"), "beta==2.0")
+    return prefix
+
+
+def test_a_conda_prefix_captured_before_conda_meta_was_read_matches(
+    conda_prefix: Path, tmp_path: Path
+) -> None:
+    # 3133c50 recorded conda's alpha under packages, as any dist-info, and wrote no conda
+    # section. This envlock files alpha under conda (its record lists the dist-info), so the
+    # live packages lacked it: 'Missing packages: alpha: 1.0, fix: pip install
+    # ~conda/feedstock_root/...', exit 1, against the unchanged prefix.
+    lockfile = tmp_path / "envlock.yaml"
+    lockfile.write_bytes((OLD / "conda-prefix-3133c50.yaml").read_bytes())
+    args = ("--prefix", str(conda_prefix))
+    done = envlock("verify", "envlock.yaml", *args, "--no-cache", cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith(": matches\n"), done.stdout  # no warning either
+    done = envlock("diff", "envlock.yaml", *args, cwd=tmp_path, env=_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    # the version conda has is still compared
+    text = lockfile.read_text().replace("alpha: {version: '1.0'", "alpha: {version: '0.9'")
+    lockfile.write_text(text)
+    done = envlock("verify", "envlock.yaml", *args, "--no-cache", cwd=tmp_path, env=_env())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "alpha: 0.9 -> 1.0" in done.stdout
