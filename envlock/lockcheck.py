@@ -6,7 +6,9 @@ hook ``envlock-check-lockfile``).
 Each file is read (:func:`envlock.lockfile.load`), written again in its own format
 (:func:`envlock.lockfile.dumps`) and compared byte for byte with what is on disk. A
 hand-edited lockfile that is still valid but reordered, re-indented or commented is not
-canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would. CRLF line endings
+canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would. So is a file
+holding a value that envlock now writes otherwise (a file an older envlock wrote may hold
+another user's home path whole): the message names its line and ``--fix``. CRLF line endings
 throughout (a Windows checkout with git's ``core.autocrlf``) are canonical too, and kept.
 
 Exit status: 0 when every file is valid and canonical (or was rewritten by ``--fix``);
@@ -59,14 +61,12 @@ def check_file(name: str, fix: bool = False) -> int:
         print(printable(redact_text(f"{name}: cannot read: {e.strerror}")))
         return INVALID
     fmt = lockfile.format_for(path)
-    if lockfile.with_line_endings_of(raw, lockfile.dumps(lock, fmt).encode("utf-8")) == raw:
+    canonical = lockfile.with_line_endings_of(raw, lockfile.dumps(lock, fmt).encode("utf-8"))
+    if canonical == raw:
         return OK
     shown = display_path(path)
     if not fix:
-        print(
-            f"{shown}: not canonically formatted (run envlock capture, or "
-            f"python -m envlock.lockcheck --fix {shlex.quote(shown)})"
-        )
+        print(_not_canonical(shown, raw, canonical, fmt))
         return NOT_CANONICAL
     try:
         lockfile.dump(lock, path, fmt)
@@ -75,6 +75,42 @@ def check_file(name: str, fix: bool = False) -> int:
         return UNWRITABLE
     print(f"{shown}: rewritten in canonical format")
     return OK
+
+
+def _not_canonical(shown: str, raw: bytes, canonical: bytes, fmt: str) -> str:
+    """Why the file is not canonical, and what to run: its layout (a hand edit), or a value
+    that envlock now writes otherwise, as in a file an older envlock wrote (another user's
+    home path whole, where envlock writes ``~NAME``): ``--fix`` then rewrites it as it reads
+    it, while ``envlock capture`` would take the environment again."""
+    fix = f"python -m envlock.lockcheck --fix {shlex.quote(shown)}"
+    try:
+        text = raw.decode("utf-8").lstrip("\ufeff")
+        key = _first_difference(lockfile.parse(text, fmt), lockfile.parse(canonical.decode(), fmt))
+    except (LockfileError, UnicodeDecodeError):
+        key = None
+    if key is None:
+        return f"{shown}: not canonically formatted (run envlock capture, or {fix})"
+    key = printable(redact_text(key))
+    return (
+        f"{shown}: {key} is written otherwise by this envlock (as in a lockfile an older "
+        f"envlock wrote): run {fix} to rewrite it as it is read, without capturing again"
+    )
+
+
+def _first_difference(have: object, want: object, where: str = "") -> str | None:
+    """The dotted key of the first value that differs between two lockfiles' data (the list
+    or mapping holding it when their keys or lengths differ), or ``None``."""
+    if isinstance(have, dict) and isinstance(want, dict) and have.keys() == want.keys():
+        items = [(f"{where}.{k}" if where else str(k), have[k], want[k]) for k in want]
+    elif isinstance(have, list) and isinstance(want, list) and len(have) == len(want):
+        items = [(f"{where}[{i}]", a, b) for i, (a, b) in enumerate(zip(have, want))]
+    else:
+        return None if have == want else where or "the file"
+    for key, a, b in items:
+        found = _first_difference(a, b, key)
+        if found is not None:
+            return found
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -264,3 +264,28 @@ def test_names_are_shown_escaped_and_quoted_and_an_unwritable_fix_is_exit_4(
     assert capsys.readouterr().out == (
         "my lock\\x1b[31m.toml: cannot write: No space left on device\n"
     )
+
+
+def test_a_value_an_older_envlock_wrote_is_named_with_the_fix_that_keeps_the_environments(
+    tmp_path: Path,
+) -> None:
+    # 3133c50 wrote conda-build's feedstock path whole (/home/conda/...); this envlock
+    # writes another user's home as ~conda. The hook said 'not canonically formatted (run
+    # envlock capture, ...)', as of a hand edit; capture would take the environment again
+    # (from wherever it runs), when only the value's spelling changed.
+    old = Path(__file__).parent / "old_lockfiles" / "conda-prefix-3133c50-whole.yaml"
+    path = tmp_path / "envlock.yaml"
+    path.write_bytes(old.read_bytes())
+    done = lockcheck_cli(tmp_path, "envlock.yaml")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == (
+        "envlock.yaml: environments.default.packages.alpha.path is written otherwise by this "
+        "envlock (as in a lockfile an older envlock wrote): run python -m envlock.lockcheck "
+        "--fix envlock.yaml to rewrite it as it is read, without capturing again\n"
+    )
+    done = lockcheck_cli(tmp_path, "--fix", "envlock.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = path.read_text()
+    assert "path: ~conda/feedstock_root/build_artifacts/alpha_1704067200/work}" in text
+    assert text == old.read_text().replace("/home/conda/", "~conda/"), "nothing else changed"
+    assert lockcheck_cli(tmp_path, "envlock.yaml").returncode == 0
