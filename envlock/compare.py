@@ -184,14 +184,17 @@ def _shell_path(path: str) -> str:
 def _packages(expected: Environment, actual: Environment) -> Iterator[Finding]:
     exp_map, act_map = expected.package_map(), actual.package_map()
     # A lockfile without a conda side (a venv's, or a conda environment's written before
-    # envlock read conda-meta) cannot tell conda's distributions from pip's: a locked package
-    # that conda owns here is installed; its version is compared (how it was installed and
-    # from where are conda's record's, which that lockfile does not have)
+    # envlock read conda-meta) records no conda package: a locked package that conda owns
+    # here is installed, and compared as conda's. A conda environment's such lockfile took
+    # its installer from the dist-info's INSTALLER, which conda-build may have left as pip's:
+    # there only the version is compared.
     owned = {p.name: p for p in actual.conda_dists} if expected.conda is None else {}
+    if expected.kind == "conda":
+        owned = {n: replace(p, installer=None, source=None) for n, p in owned.items()}
     for name in sorted(exp_map.keys() | act_map.keys()):
         e, a = exp_map.get(name), act_map.get(name)
         if a is None and e is not None and name in owned:
-            yield from _package(e, replace(owned[name], installer=None, source=None))
+            yield from _package(e, owned[name])
         elif a is None and e is not None:
             yield Finding("missing", name, e.version, None, ERROR, install_hint(e))
         elif e is None and a is not None:

@@ -82,6 +82,21 @@ def test_one_architecture_under_each_systems_name_is_the_same_machine() -> None:
     assert brief(arm) == [("platform", "machine", "x86_64", "arm64", "error")]
 
 
+def test_a_package_conda_owns_here_is_installed_for_a_lockfile_without_conda() -> None:
+    # A venv's lockfile checked in a conda environment, whose numpy is conda's: not missing;
+    # installed by conda where pip installed it. A conda environment's lockfile written before
+    # envlock read conda-meta took the installer from the dist-info: only the version counts.
+    conda_numpy = Package("numpy", "1.26.4", "conda")
+    here = replace(BASE, kind="conda", packages=(LIB,), conda_dists=(conda_numpy,))
+    assert brief(here) == [("installer", "numpy", "pip", "conda", "warning")]
+    old_conda = replace(BASE, kind="conda")
+    assert compare(old_conda, here) == []
+    older = replace(conda_numpy, version="1.26.3")
+    assert [f.category for f in compare(old_conda, replace(here, conda_dists=(older,)))] == [
+        "version"
+    ]
+
+
 def test_variables_set_unset_changed() -> None:
     env = replace(BASE, variables=Variables(set={"OMP_NUM_THREADS": "1"}, unset=("MKL_CBWR",)))
     findings = compare(BASE, env)
