@@ -39,7 +39,10 @@ def recorded(path: str, base_dir: Path) -> str:
     * else whole, with the home directory as ``~``.
     """
     real_base = os.path.realpath(base_dir)
-    real_path = os.path.realpath(path)
+    # Only a path that is there is resolved (nothing can be installed from one that is not):
+    # one read from another tool's lockfile is any text, a NUL byte (ValueError) or
+    # thousands of folders, each of which realpath would look up, with a longer path each.
+    real_path = os.path.realpath(path) if os.path.exists(path) else path
     for a, b in ((path, base_dir), (path, real_base), (real_path, real_base)):
         if _inside(a, b):
             return Path(os.path.relpath(a, b)).as_posix()
