@@ -20,10 +20,11 @@ from envlock.redact import home_to_tilde
 def repository_root(folder: str | os.PathLike[str]) -> Path | None:
     """The nearest folder at or above ``folder`` that holds ``.git`` (a directory, or a
     worktree's or submodule's file): the root of the git repository it is in; ``None`` when
-    it is in none."""
+    it is in none. A folder that cannot be looked in (not ours to search, or a path longer
+    than the system takes) has none."""
     here = Path(folder).absolute()
     for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
+        if os.path.exists(candidate / ".git"):
             return candidate
     return None
 
