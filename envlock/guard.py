@@ -14,6 +14,7 @@ Importing this module is cheap: envlock's API (and PyYAML) load when :func:`chec
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -70,9 +71,9 @@ def find_lockfile(start: PathLike | None = None) -> Path:
     for directory in (here, *here.parents):
         for name in LOCKFILE_NAMES:
             candidate = directory / name
-            if candidate.is_file():
+            if os.path.isfile(candidate):  # (os.path's: a folder we cannot look in has none)
                 return candidate
-        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+        if any(os.path.exists(directory / marker) for marker in PROJECT_MARKERS):
             break
     searched = home_to_tilde(str(here))
     if directory != here:

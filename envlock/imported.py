@@ -38,12 +38,11 @@ def stale(live: Environment) -> list[Finding]:
     for package in (*live.packages, *live.conda_dists):
         if package.source is not None and package.source.editable:
             continue
-        module = sys.modules.get(package.name.replace("-", "_"))
-        # the module's own attribute: a lazy module's __getattr__ is not called
-        imported = getattr(module, "__dict__", {}).get("__version__")
+        namespace = _namespace(sys.modules.get(package.name.replace("-", "_")))
+        imported = namespace.get("__version__")
         if not isinstance(imported, str) or not _differ(imported, package.version):
             continue
-        if not _written_since(getattr(module, "__file__", None), started):
+        if not _written_since(namespace.get("__file__"), started):
             continue
         found.append(
             Finding(
@@ -57,6 +56,18 @@ def stale(live: Environment) -> list[Finding]:
             )
         )
     return found
+
+
+def _namespace(module: object) -> dict[str, object]:
+    """What ``module`` (anything in ``sys.modules``) holds, read without running any of its
+    code: a lazy module's ``__getattr__`` is not called, nor the ``__getattribute__`` of one
+    ``importlib.util.LazyLoader`` made, which would execute the module (a failing one
+    raised out of ``check()``); an object without a ``__dict__`` holds nothing."""
+    try:
+        namespace = object.__getattribute__(module, "__dict__")
+    except AttributeError:
+        return {}
+    return namespace if isinstance(namespace, dict) else {}
 
 
 def _differ(imported: str, installed: str) -> bool:

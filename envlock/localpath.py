@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 def repository_root(folder: str | os.PathLike[str]) -> Path | None:
     """The nearest folder at or above ``folder`` that holds ``.git`` (a directory, or a
     worktree's or submodule's file): the root of the git repository it is in; ``None`` when
-    it is in none."""
+    it is in none. A folder that cannot be looked in (not ours to search, or a path longer
+    than the system takes) has none."""
     here = Path(folder).absolute()
     for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
+        if os.path.exists(candidate / ".git"):
             return candidate
     return None
 
@@ -44,7 +45,10 @@ def recorded(path: str, base_dir: Path) -> str:
     * else whole, with the home directory as ``~``.
     """
     real_base = os.path.realpath(base_dir)
-    real_path = os.path.realpath(path)
+    # Only a path that is there is resolved (nothing can be installed from one that is not):
+    # one read from another tool's lockfile is any text, a NUL byte (ValueError) or
+    # thousands of folders, each of which realpath would look up, with a longer path each.
+    real_path = os.path.realpath(path) if os.path.exists(path) else path
     for a, b in ((path, base_dir), (path, real_base), (real_path, real_base)):
         if _inside(a, b):
             return Path(os.path.relpath(a, b)).as_posix()

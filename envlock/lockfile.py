@@ -42,7 +42,7 @@ def directory(path: str | os.PathLike[str]) -> Path:
     link, its target's (the file ``capture`` writes): one file reads the same whatever name
     it is given."""
     path = Path(path)
-    return Path(os.path.realpath(path)).parent if path.is_symlink() else path.absolute().parent
+    return Path(os.path.realpath(path)).parent if os.path.islink(path) else path.absolute().parent
 
 
 def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
@@ -581,7 +581,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
                 raise _write_error(path, e) from None
             return
     target = Path(os.path.realpath(path))
-    if target.is_symlink():
+    if os.path.islink(target):  # (os.path's: a path too long to look up is said below)
         raise WriteError(f"{display_path(path)}: cannot write: a loop of symbolic links")
     try:
         old: os.stat_result | None = target.stat()

@@ -120,13 +120,16 @@ def _pyprojects(start: Path | None) -> Iterator[Path]:
     """Each ``pyproject.toml`` at or above ``start``, nearest first, up to the root of the
     git repository ``start`` is in: a policy from outside the repository (a ``/tmp`` or home
     directory's pyproject.toml) must not change what a check of the repository's lockfile
-    reports."""
+    reports. A folder that cannot be looked in (not ours to search, or a path longer than
+    the system takes) has none: ``os.path``'s tests say so, where ``Path``'s raise."""
+    import os.path
+
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             yield candidate
-        if (folder / ".git").exists():  # a directory, or a worktree's or submodule's file
+        if os.path.exists(folder / ".git"):  # a directory, or a worktree's or submodule's file
             return
 
 

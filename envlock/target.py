@@ -120,7 +120,7 @@ INTERPRETERS = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
 def interpreter_in(prefix: Path) -> Path | None:
     for rel in INTERPRETERS:
         candidate = prefix / rel
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # (a folder we may not look in has none)
             return candidate
     return None
 
@@ -128,7 +128,7 @@ def interpreter_in(prefix: Path) -> Path | None:
 def _dangling(path: Path) -> str:
     """Why ``path`` is there but runs nothing: a symbolic link to a file that is gone (a
     venv's link to the Python it was made from, moved or uninstalled since), or ``""``."""
-    if not path.is_symlink() or path.exists():
+    if not os.path.islink(path) or os.path.exists(path):
         return ""
     return (
         f"{display_path(path)} links to {display_path(os.path.realpath(path))}, which does "
@@ -210,19 +210,20 @@ def resolve(
     reason = "this interpreter"
     for folder, found_as in _project_folders(cwd.absolute()):
         dot_venv = folder / ".venv"
-        if dot_venv.is_dir():
+        # (os.path's tests: a folder that cannot be looked in has no .venv, where Path's raise)
+        if os.path.isdir(dot_venv):
             return replace(
                 _from_prefix(dot_venv, found_as),
                 project_venv=True,
                 uv_finds_it=_uv_finds(dot_venv, cwd.absolute()),
             )
-        if dot_venv.is_symlink() and not dot_venv.exists():  # not this interpreter, silently
+        if os.path.islink(dot_venv) and not os.path.exists(dot_venv):  # not this interpreter
             raise TargetError(
                 f"{display_path(dot_venv)} ({found_as}) links to "
                 f"{display_path(os.path.realpath(dot_venv))}, which does not exist: recreate "
                 "the environment, or remove the link"
             )
-        if dot_venv.exists():  # a file (some tools keep an environment's name in one): the
+        if os.path.exists(dot_venv):  # a file (some tools keep an environment's name in one): the
             # project's environment is not a .venv, nor an outer project's (nor for uv)
             reason += f"; {display_path(dot_venv)} is a file, not an environment"
             break
@@ -252,11 +253,11 @@ def _uv_finds(dot_venv: Path, cwd: Path) -> bool:
     virtual environment (``cwd`` inside another venv), else its ``.venv`` when that has a
     ``pyvenv.cfg`` (not a conda environment named ``.venv``)."""
     for folder in (cwd, *cwd.parents):
-        if (folder / "pyvenv.cfg").is_file():
+        if os.path.isfile(folder / "pyvenv.cfg"):
             return _same_path(folder, dot_venv)
         if folder == dot_venv.parent:
             break
-    return (dot_venv / "pyvenv.cfg").is_file()
+    return os.path.isfile(dot_venv / "pyvenv.cfg")
 
 
 def _which(name: str) -> Path | None:

@@ -339,3 +339,39 @@ def test_importing_check_imports_nothing_heavy() -> None:
     modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "envlock.guard" in modules
     assert not modules & {"envlock.api", "yaml", "envlock.lockfile", "envlock.target"}
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="a process's start time comes from Linux's /proc"
+)
+def test_what_sys_modules_holds_is_read_without_running_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The imported finding reads each installed package's module from sys.modules: one that
+    importlib.util.LazyLoader made (lazy_loader, used by scikit-image and networkx, makes
+    them) ran its code when its __dict__ was asked for, so check() imported it, and a module
+    that fails raised out of check(); an object that is not a module raised what its
+    __getattribute__ raised."""
+    import importlib.util
+
+    from envlock import imported
+    from envlock.model import Environment, Package, Platform, Python
+
+    (tmp_path / "lazypkg.py").write_text("__version__ = '9.0'\nraise RuntimeError('ran')\n")
+    spec = importlib.util.spec_from_file_location("lazypkg", tmp_path / "lazypkg.py")
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # loaded lazily: nothing has run yet
+
+    class Hostile:
+        def __getattribute__(self, name: str) -> object:
+            raise RuntimeError(name)
+
+    monkeypatch.setitem(sys.modules, "lazypkg", module)
+    monkeypatch.setitem(sys.modules, "hostile", Hostile())
+    live = Environment(
+        Python(), Platform(), packages=(Package("lazypkg", "1.0"), Package("hostile", "1.0"))
+    )
+    assert imported.stale(live) == []
+    assert type(module).__name__ == "_LazyModule"  # still not run

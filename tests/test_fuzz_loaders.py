@@ -430,6 +430,54 @@ def test_random_bytes_as_a_foreign_lockfile(
 
 
 # ---------------------------------------------------------------------------------------------
+# Standard input (`envlock diff -`, `envlock show -`)
+# ---------------------------------------------------------------------------------------------
+
+# Lines that steer the readers of a lockfile piped into ``-``: git's conflict markers, the
+# first key line sniff_format reads, the keys foreign.detect places another tool's file by.
+STDIN_TOKENS = [
+    "<<<<<<< HEAD\n",
+    "=======\n",
+    ">>>>>>> b\n",
+    "version: 1\n",
+    "version = 1\n",
+    "version: 6\n",
+    "version: '" + "9" * 4400 + "'\n",  # more digits than int() converts
+    "package:\n",
+    "packages:\n",
+    "metadata:\n",
+    "dependencies:\n",
+    "environments:\n",
+    "@EXPLICIT\n",
+    "[[package]]\n",
+    "lock-version = '1.0'\n",
+    "\r\n",
+    "\r",
+    *TOKENS,
+]
+
+
+def from_stdin(raw: bytes) -> Lockfile:
+    """:func:`envlock.lockfile.load_stdin` reading ``raw`` as piped into it."""
+    import io
+    import sys
+    from unittest import mock
+
+    with mock.patch.object(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw))):
+        return lockfile.load_stdin()
+
+
+@FUZZ
+@given(parts=st.lists(st.sampled_from(STDIN_TOKENS) | st.text(max_size=10), max_size=30))
+def test_text_on_stdin(no_lockfile_cache: None, yaml_loader: str, parts: list[str]) -> None:
+    """Whatever is piped into ``-``: a lockfile, or one line naming ``<stdin>``; what names
+    another tool's file (foreign.detect) sees the broken text too."""
+    result = bounded(lambda: from_stdin("".join(parts).encode("utf-8", "surrogatepass")))
+    if isinstance(result, LockfileError):
+        assert str(result).startswith("<stdin>: ")
+
+
+# ---------------------------------------------------------------------------------------------
 # What fuzzing found
 # ---------------------------------------------------------------------------------------------
 
@@ -585,3 +633,19 @@ def test_what_capture_writes_reads_back(
     lock = Lockfile(environments={"linux-64": env})
     for fmt in ("yaml", "toml"):
         assert Lockfile.from_dict(lockfile.parse(lockfile.dumps(lock, fmt), fmt)) == lock
+
+
+def test_a_version_of_more_digits_than_int_reads_is_no_internal_error(tmp_path: Path) -> None:
+    """foreign.detect read a conda-lock's or an old pixi.lock's ``version:`` with int(), which
+    refuses more than 4,300 digits: ValueError, 'internal error' (exit 3) from ``show``,
+    ``diff -`` and ``verify --against`` given any broken file with such a line."""
+    from support import envlock
+
+    text = "package:\nversion: " + "9" * 5000 + "\n"
+    assert foreign.detect(text) == "pixi"
+    assert foreign.detect(text.replace("9" * 5000, "0" * 5000 + "1")) == "conda-lock"
+    (tmp_path / "envlock.yaml").write_text(text, encoding="utf-8")
+    for args, data in ((("show",), None), (("show", "-"), text)):
+        done = envlock(*args, cwd=tmp_path, input=data)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "another tool's lockfile (pixi.lock)" in done.stderr

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from factory import build_wheel, make_git_repo, make_project, make_venv, pip_env, pip_install
+from factory import _git, build_wheel, make_git_repo, make_project, make_venv, pip_env, pip_install
 from support import host_env, read_yaml, validate
 
 from envlock.redact import home_to_tilde
@@ -281,6 +281,69 @@ def test_a_removed_working_directory_is_one_line(
         f"envlock: error: {where}: the working directory cannot be read (No such file or "
         "directory): run envlock from an existing directory"
     ]
+
+
+@pytest.mark.parametrize(
+    "args", [("show",), ("verify",), ("capture", "--no-runtime")], ids=lambda args: args[0]
+)
+def test_a_working_directory_deeper_than_the_system_takes_is_no_internal_error(
+    tmp_path: Path, host_lockfile: Path, args: tuple[str, ...]
+) -> None:
+    """A working directory whose path is longer than the system looks up (4,096 bytes on
+    Linux): the walks up for [tool.envlock], for the git repository's root and for a
+    project's .venv looked at each folder with pathlib, whose tests raise there ('File name
+    too long'): 'internal error' (exit 3) from every command. Relative paths still work."""
+    _git(tmp_path, "init", "-q")
+    deep = (  # made and entered one folder at a time: no single path could name it
+        "import os, shutil, sys\n"
+        "for _ in range(25):\n"
+        "    os.mkdir('d' * 200)\n"
+        "    os.chdir('d' * 200)\n"
+        "shutil.copy(sys.argv[1], 'envlock.yaml')\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'envlock', *sys.argv[2:]])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", deep, str(host_lockfile), *args],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if args[0] == "capture":  # its file's real path is too long to replace it atomically
+        assert done.returncode == 4, done.stderr
+        assert done.stderr.splitlines()[-1] == (
+            "envlock: error: envlock.yaml: cannot write: File name too long"
+        )
+    else:
+        assert done.returncode == 0, done.stderr
+
+
+def test_folders_we_may_not_look_in_hold_no_project_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sudo -u someone envlock verify`` from a folder only its owner may search: every
+    look at a file there is refused (EACCES). The walks up for [tool.envlock], the git root
+    and a project's .venv raised PermissionError ('internal error', exit 3); what cannot be
+    looked at is not there, and the lockfile's read says why it cannot be read."""
+    from envlock import commands, policy, target
+    from envlock.localpath import repository_root
+
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "pyproject.toml").write_text("[tool.envlock]\nfail-on = 'warning'\n")
+    locked = tmp_path / "locked"
+    work = locked / "work"
+    work.mkdir(parents=True)
+    real_stat = os.stat
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).startswith(str(locked) + os.sep):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "lstat", lambda path: stat(path, follow_symlinks=False))
+    assert policy.load(work).fail_on == "warning"  # the repository's, past the locked folders
+    assert repository_root(work) == tmp_path
+    assert target.resolve(environ={}, cwd=work).reason == "this interpreter"
+    monkeypatch.chdir(work)
+    assert commands.lockfile_path(None) == Path("envlock.yaml")
 
 
 # A venv whose Python was moved or removed

@@ -58,7 +58,8 @@ def lockfile_path(given: str | None, fmt: str | None = None, policy: Policy | No
     configured = policy.lockfile_path() if policy is not None else None
     if configured is not None:
         return configured
-    if fmt == "toml" or (not Path(DEFAULT_LOCKFILE).exists() and Path("envlock.toml").exists()):
+    # (os.path's tests: a working directory we may not look in has neither; Path's raise)
+    if fmt == "toml" or (not os.path.exists(DEFAULT_LOCKFILE) and os.path.exists("envlock.toml")):
         return Path("envlock.toml")
     return Path(DEFAULT_LOCKFILE)
 

@@ -89,7 +89,8 @@ def _capture(args: argparse.Namespace, policy: Policy, path: Path) -> Environmen
 
 
 def _read(path: Path, fmt: str | None) -> Lockfile:
-    return api.load(path, fmt) if path.exists() else Lockfile()
+    # (os.path's: one we may not look at is new to us, and writing it says why it cannot be)
+    return api.load(path, fmt) if os.path.exists(path) else Lockfile()
 
 
 @contextlib.contextmanager

@@ -56,10 +56,10 @@ def detect(text: str) -> str:
             "an envlock lockfile, not a foreign one: verify against it without --against"
         )
     if "package" in keys and ("metadata" in keys or "version" in keys):
-        version = re.search(r"^version\s*:\s*['\"]?(\d+)", text, re.MULTILINE)
+        version = re.search(r"^version\s*:\s*['\"]?0*([0-9]+)", text, re.MULTILINE)
         # conda-lock has only ever written version 1; pixi.lock (rattler) used this layout
-        # up to its version 3
-        return "pixi" if version and int(version.group(1)) > 1 else "conda-lock"
+        # up to its version 3. Compared as text: int() refuses more than 4,300 digits.
+        return "pixi" if version and version.group(1) not in ("0", "1") else "conda-lock"
     if "dependencies" in keys:
         return "environment-yml"
     return "requirements"
