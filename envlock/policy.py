@@ -21,6 +21,7 @@ numpy = "warning"
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -122,8 +123,6 @@ def _pyprojects(start: Path | None) -> Iterator[Path]:
     directory's pyproject.toml) must not change what a check of the repository's lockfile
     reports. A folder that cannot be looked in (not ours to search, or a path longer than
     the system takes) has none: ``os.path``'s tests say so, where ``Path``'s raise."""
-    import os.path
-
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
