@@ -217,8 +217,8 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
         raise UsageError("the lockfile has no environments; run `envlock capture`")
     subdir = live.platform.subdir
     matching = [n for n in names if subdir and lock.environments[n].platform.subdir == subdir]
-    series = _series(live)
-    same_python = [n for n in matching if series and _series(lock.environments[n]) == series]
+    series = python_series(live)
+    same_python = [n for n in matching if series and python_series(lock.environments[n]) == series]
     for candidates in (matching, same_python):
         if len(candidates) == 1:
             return candidates[0]
@@ -245,10 +245,11 @@ def select(lock: Lockfile, live: Environment, name: str | None = None) -> str:
 def other_python(a: Environment, b: Environment) -> bool:
     """Whether ``a`` and ``b`` are known to be for different Pythons (implementation or minor
     version)."""
-    return None not in (_series(a), _series(b)) and _series(a) != _series(b)
+    this, that = python_series(a), python_series(b)
+    return this is not None and that is not None and this != that
 
 
-def _series(env: Environment) -> tuple[str, str] | None:
+def python_series(env: Environment) -> tuple[str, str] | None:
     """The Python's implementation and minor version (``('cpython', '3.12')``), if known."""
     python = env.python
     parts = python.version.split(".") if python.version else []
@@ -258,7 +259,7 @@ def _series(env: Environment) -> tuple[str, str] | None:
 
 
 def python_label(env: Environment) -> str:
-    series = _series(env)
+    series = python_series(env)
     if series is None:
         return "Python unknown"
     implementation, minor = series
@@ -311,7 +312,7 @@ class Result:
             return self
         from envlock.compare import installer_hint_without_pip
 
-        pipless = not has_pip and target.made_by_uv()
+        pipless = target.pip_via_uv(has_pip)
         return replace(
             self,
             findings=tuple(

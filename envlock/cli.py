@@ -82,9 +82,9 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             super().__init__(*args, **kwargs)
 
         def _print_message(self, message: str, file: Any = None) -> None:
-            """--help and --version write to stdout as every command does (a stdout that
-            cannot take it is exit 4); argparse drops the error, which Python 3.15 raises
-            from the write itself rather than from the flush at exit."""
+            """--help and --version write to stdout as every command does, flushed (a stdout
+            that cannot take it is one line and exit 4: ``envlock --help > /dev/full``);
+            argparse drops a write's error, which Python 3.15 raises from the write itself."""
             if message and file is sys.stdout:
                 from envlock.commands import out
 
@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser(_chosen(args_list)).parse_args(args_list)
     except SystemExit as e:  # argparse has printed its message (or --help, --version)
-        code = int(e.code or 0) if isinstance(e.code, int) else 2
-        return _flushed(code)
+        return int(e.code or 0) if isinstance(e.code, int) else 2
     except WriteError as e:  # --help or --version, on a stdout that cannot take it
         _fail(str(e), 0)
         return e.exit_code
@@ -150,20 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from envlock.escape import printable
 
         print(f"envlock: result not kept for repeating: {printable(why)}", file=sys.stderr)
-    return code
-
-
-def _flushed(code: int) -> int:
-    """``code``, once stdout has taken what was printed (``--help``, ``--version``); else one
-    line and 4, as for every other output (``envlock --help > /dev/full``)."""
-    from envlock.commands import out
-    from envlock.errors import WriteError
-
-    try:
-        out("")
-    except WriteError as e:
-        _fail(str(e), 0)
-        return e.exit_code
     return code
 
 

@@ -52,7 +52,6 @@ def load(path: str | os.PathLike[str], fmt: str | None = None) -> Lockfile:
     return _load(raw, text, format_for(path, fmt), path)
 
 
-STDIN = "-"  # the lockfile argument that means standard input (``envlock diff - B``)
 STDIN_NAME = "<stdin>"  # how messages and reports name it
 
 

@@ -52,7 +52,7 @@ class Target:
         (:func:`envlock.findings.acting_on`, with its interpreter and prefix as shown).
 
         ``has_pip``: whether the environment has pip (a ``pip`` distribution in it). A venv
-        uv made (:meth:`made_by_uv`) has none unless asked: there, whichever environment it
+        uv made (:meth:`pip_via_uv`) has none unless asked: there, whichever environment it
         is, pip's commands become uv's (``uv pip install``, told ``--python`` unless uv finds
         the environment itself), as ``python -m pip`` would fail ("No module named pip") and
         the ``pip`` on ``PATH`` is another environment's. Another environment without pip
@@ -62,7 +62,7 @@ class Target:
         ``None`` where fixes stand as they are: the active environment and the running
         interpreter, with pip or not made by uv."""
         named = self.reason in ("--python", "--prefix") or self.project_venv
-        via_uv = not has_pip and self.made_by_uv()
+        via_uv = self.pip_via_uv(has_pip)
         if not named and not via_uv:
             return None
         python, prefix = self._location()
@@ -78,9 +78,12 @@ class Target:
             pip_via_uv=via_uv,
         )
 
-    def made_by_uv(self) -> bool:
-        """Whether this is a venv made by ``uv venv`` (its ``pyvenv.cfg`` has a ``uv =
-        VERSION`` line), which has no pip unless asked (``--seed``)."""
+    def pip_via_uv(self, has_pip: bool) -> bool:
+        """Whether pip's commands are uv's here: the environment (``has_pip``: whether a
+        ``pip`` distribution is in it) is a venv made by ``uv venv`` (its ``pyvenv.cfg`` has a
+        ``uv = VERSION`` line), which has no pip unless asked (``--seed``)."""
+        if has_pip:
+            return False
         from envlock.static import pyvenv_cfg
 
         prefix = self._location()[1]

@@ -65,13 +65,12 @@ def run(args: argparse.Namespace) -> int:
     conda = len(env.conda.packages) if env.conda is not None else None
     summary = f"{display_path(path)} [{name}]: {package_counts(len(env.packages), conda)}"
     say(args, f"wrote {summary}" if written else f"unchanged, not rewritten: {summary}")
-    replaced = existing.environments.get(name)
-    if args.name is None and replaced is not None and api.other_python(replaced, env):
-        minor = ".".join((env.python.version or "").split(".")[:2])
+    replaced, series = existing.environments.get(name), api.python_series(env)
+    if args.name is None and replaced is not None and series and api.other_python(replaced, env):
         warn(
             f"{display_path(path)} [{name}] was recorded for {api.python_label(replaced)} and "
             f"now holds {api.python_label(env)}'s; to keep one environment per Python, name "
-            f"each: `envlock capture --name py{minor}`"
+            f"each: `envlock capture --name py{series[1]}`"
         )
     return 0
 

@@ -105,9 +105,8 @@ def run(args: argparse.Namespace) -> int:
             return several.exit_code
         name_a = pick(lock_a, args.env, shown_a, lock_b)
         name_b = args.env_b or args.env or name_a
-        only_b = list(lock_b.environments) if len(lock_b.environments) == 1 else []
-        if args.env_b is None and name_b not in lock_b.environments and only_b:
-            name_b = only_b[0]  # a teammate's, named after their platform: compare
+        if args.env_b is None and len(lock_b.environments) == 1:
+            (name_b,) = lock_b.environments  # a teammate's, named after their platform: compare
         name_b = pick(lock_b, name_b, shown_b)
         live: Environment = lock_b.environments[name_b]
         if args.env is None and args.env_b is None:  # chosen for the user: say what was not
