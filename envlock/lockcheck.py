@@ -9,7 +9,8 @@ hand-edited lockfile that is still valid but reordered, re-indented or commented
 canonical; ``--fix`` rewrites it, atomically, as ``envlock capture`` would. So is a file
 holding a value that envlock now writes otherwise (a file an older envlock wrote may hold
 another user's home path whole): the message names its line and ``--fix``. CRLF line endings
-throughout (a Windows checkout with git's ``core.autocrlf``) are canonical too, and kept.
+throughout (a Windows checkout with git's ``core.autocrlf``) and a UTF-8 byte-order mark (as
+older Notepads save) are canonical too, and kept.
 
 Exit status: 0 when every file is valid and canonical (or was rewritten by ``--fix``);
 1 when some file is not canonical; 2 when some file is not a valid lockfile (one line each,
@@ -61,7 +62,7 @@ def check_file(name: str, fix: bool = False) -> int:
         print(printable(redact_text(f"{name}: cannot read: {e.strerror}")))
         return INVALID
     fmt = lockfile.format_for(path)
-    canonical = lockfile.with_line_endings_of(raw, lockfile.dumps(lock, fmt).encode("utf-8"))
+    canonical = lockfile.in_the_style_of(raw, lockfile.dumps(lock, fmt).encode("utf-8"))
     if canonical == raw:
         return OK
     shown = display_path(path)

@@ -533,8 +533,8 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
     try:
         if stat.S_ISREG(os.stat(path).st_mode):  # never read a pipe or a device
             with open(path, "rb") as f:
-                old = f.read(len(data) + data.count(b"\n") + 1)
-            data = with_line_endings_of(old, data)
+                old = f.read(len(UTF8_BOM) + len(data) + data.count(b"\n") + 1)
+            data = in_the_style_of(old, data)
             if old == data:
                 return False
     except OSError:
@@ -543,14 +543,19 @@ def dump(lockfile: Lockfile, path: str | os.PathLike[str], fmt: str | None = Non
     return True
 
 
-def with_line_endings_of(old: bytes, data: bytes) -> bytes:
-    """``data``, written with ``\\n``, with the line endings of the file it replaces: CRLF
-    when that file's first line ends so, as git's ``core.autocrlf`` checks a lockfile out on
-    Windows (formatters such as black and ruff keep a file's own line endings too)."""
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def in_the_style_of(old: bytes, data: bytes) -> bytes:
+    """``data``, written with ``\\n`` and no byte-order mark, in the style of the file it
+    replaces: with CRLF line endings when that file's first line ends so, as git's
+    ``core.autocrlf`` checks a lockfile out on Windows, and with a UTF-8 byte-order mark when
+    it starts with one, as Windows editors (Notepad before 2019) save. Formatters such as
+    black and ruff keep a file's own line endings too."""
     first, newline, _ = old.partition(b"\n")
     if newline and first.endswith(b"\r"):
-        return data.replace(b"\n", b"\r\n")
-    return data
+        data = data.replace(b"\n", b"\r\n")
+    return UTF8_BOM + data if old.startswith(UTF8_BOM) else data
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

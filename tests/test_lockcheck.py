@@ -206,6 +206,30 @@ def test_a_windows_checkout_keeps_its_crlf_line_endings(tmp_path: Path, repo: Pa
     assert run_hook("envlock-check-lockfile", checkout, "envlock.yaml").returncode == 1
 
 
+def test_a_byte_order_mark_from_a_windows_editor_is_kept(repo: Path) -> None:
+    """Notepad (before 2019) saves UTF-8 with a byte-order mark: the hook passes on such a
+    file, ``envlock capture`` of the unchanged environment leaves it alone, and ``--fix`` of
+    a reformatted one keeps the mark."""
+    bom = b"\xef\xbb\xbf"
+    marked = {name: bom + (repo / name).read_bytes() for name in ("envlock.yaml", "envlock.toml")}
+    for name, data in marked.items():
+        (repo / name).write_bytes(data)
+    done = run_hook("envlock-check-lockfile", repo, "envlock.yaml", "envlock.toml")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    done = envlock("capture", "envlock.yaml", cwd=repo, env=child_env())
+    assert done.returncode == 0, done.stderr
+    assert "unchanged, not rewritten" in done.stderr
+    assert (repo / "envlock.yaml").read_bytes() == marked["envlock.yaml"]
+
+    toml = repo / "envlock.toml"
+    toml.write_bytes(toml.read_bytes().removeprefix(bom))
+    reformat_toml(toml)
+    toml.write_bytes(bom + toml.read_bytes())
+    assert run_hook("envlock-check-lockfile", repo, "envlock.toml").returncode == 1
+    assert lockcheck_cli(repo, "--fix", "envlock.toml").returncode == 0
+    assert toml.read_bytes() == marked["envlock.toml"]
+
+
 def test_invalid_lockfiles_exit_2_with_one_line_each(repo: Path) -> None:
     (repo / "bad.yaml").write_text("environments: [\n", encoding="utf-8")
     (repo / "bad.toml").write_text("version = 99\n[environments]\n", encoding="utf-8")
