@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -188,19 +189,7 @@ def test_a_windows_checkout_keeps_its_crlf_line_endings(tmp_path: Path, repo: Pa
     crlf = {name: (checkout / name).read_bytes() for name in ("envlock.yaml", "envlock.toml")}
     assert all(data.count(b"\n") == data.count(b"\r\n") > 0 for data in crlf.values())
 
-    done = run_hook("envlock-check-lockfile", checkout, "envlock.yaml", "envlock.toml")
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    done = envlock("capture", "envlock.yaml", cwd=checkout, env=child_env())
-    assert done.returncode == 0, done.stderr
-    assert "unchanged, not rewritten" in done.stderr
-    assert (checkout / "envlock.yaml").read_bytes() == crlf["envlock.yaml"]
-
-    reformat_toml(checkout / "envlock.toml")
-    toml = checkout / "envlock.toml"
-    toml.write_bytes(toml.read_bytes().replace(b"\n", b"\r\n"))
-    assert run_hook("envlock-check-lockfile", checkout, "envlock.toml").returncode == 1
-    assert lockcheck_cli(checkout, "--fix", "envlock.toml").returncode == 0
-    assert toml.read_bytes() == crlf["envlock.toml"]
+    assert_kept_in_its_style(checkout, crlf, lambda data: data.replace(b"\n", b"\r\n"))
     mixed = crlf["envlock.yaml"].replace(b"\r\n", b"\n", 1)
     (checkout / "envlock.yaml").write_bytes(mixed)
     assert run_hook("envlock-check-lockfile", checkout, "envlock.yaml").returncode == 1
@@ -214,20 +203,30 @@ def test_a_byte_order_mark_from_a_windows_editor_is_kept(repo: Path) -> None:
     marked = {name: bom + (repo / name).read_bytes() for name in ("envlock.yaml", "envlock.toml")}
     for name, data in marked.items():
         (repo / name).write_bytes(data)
-    done = run_hook("envlock-check-lockfile", repo, "envlock.yaml", "envlock.toml")
+    assert_kept_in_its_style(repo, marked, lambda data: bom + data)
+
+
+def assert_kept_in_its_style(
+    checkout: Path, styled: dict[str, bytes], restyle: Callable[[bytes], bytes]
+) -> None:
+    """``styled``, canonical files but for their line endings or byte-order mark (``restyle``
+    puts those on a file), pass the hook; ``envlock capture`` of the unchanged environment
+    leaves the YAML one alone; the TOML one, reformatted and restyled, fails the hook, and
+    ``--fix`` writes it back as it was."""
+    done = run_hook("envlock-check-lockfile", checkout, *styled)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    done = envlock("capture", "envlock.yaml", cwd=repo, env=child_env())
+    done = envlock("capture", "envlock.yaml", cwd=checkout, env=child_env())
     assert done.returncode == 0, done.stderr
     assert "unchanged, not rewritten" in done.stderr
-    assert (repo / "envlock.yaml").read_bytes() == marked["envlock.yaml"]
+    assert (checkout / "envlock.yaml").read_bytes() == styled["envlock.yaml"]
 
-    toml = repo / "envlock.toml"
-    toml.write_bytes(toml.read_bytes().removeprefix(bom))
+    toml = checkout / "envlock.toml"
+    toml.write_bytes(toml.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     reformat_toml(toml)
-    toml.write_bytes(bom + toml.read_bytes())
-    assert run_hook("envlock-check-lockfile", repo, "envlock.toml").returncode == 1
-    assert lockcheck_cli(repo, "--fix", "envlock.toml").returncode == 0
-    assert toml.read_bytes() == marked["envlock.toml"]
+    toml.write_bytes(restyle(toml.read_bytes()))
+    assert run_hook("envlock-check-lockfile", checkout, "envlock.toml").returncode == 1
+    assert lockcheck_cli(checkout, "--fix", "envlock.toml").returncode == 0
+    assert toml.read_bytes() == styled["envlock.toml"]
 
 
 def test_invalid_lockfiles_exit_2_with_one_line_each(repo: Path) -> None:
