@@ -4,7 +4,10 @@ set to ``nt`` only where the branch it selects cannot otherwise run on this mach
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -13,6 +16,16 @@ from envlock.foreign.common import local_path
 from envlock.localpath import recorded
 from envlock.redact import home_to_tilde
 from envlock.snapshot import source_from_direct_url
+
+T = TypeVar("T")
+
+
+def on_windows(call: Callable[[], T]) -> T:
+    """``call()`` with ``os.name`` saying ``nt``, for the branch that Windows takes; restored
+    before any assertion (pytest's own reporting reads ``os.name``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "name", "nt")
+        return call()
 
 
 def test_fix_commands_keep_a_bare_home_and_split_a_windows_path_after_its_tilde() -> None:
@@ -57,3 +70,23 @@ def test_windows_file_urls_record_one_path_on_any_system(
     # as Windows itself records the path it read from the URL (written whole: not below the
     # lockfile's folder, and not in a repository)
     assert recorded(path, tmp_path) == home_to_tilde(path)
+
+
+def test_a_home_in_another_case_is_this_users_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' ``C:\\Users\\Alice`` and ``c:\\users\\alice`` are one folder: pip records the
+    path as it was typed, and both must be written ``~``, not one of them ``~alice``."""
+    monkeypatch.setenv("HOME", r"C:\Users\Alice")  # (os.path.expanduser's ~ on this machine)
+    assert home_to_tilde(r"C:\Users\Alice\proj") == r"~\proj"
+    texts = (r"c:\users\alice\proj", "c:/USERS/alice/proj", r"C:\Users\Alicex\proj")
+    assert on_windows(lambda: [home_to_tilde(t) for t in texts]) == [
+        r"~\proj",
+        "~/proj",
+        r"~Alicex\proj",  # another user's
+    ]
+
+
+def test_a_long_path_prefix_does_not_hide_a_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/nonexistent/me")
+    assert home_to_tilde(r"\\?\C:\Users\bob\proj\x.whl") == r"\\?\~bob\proj\x.whl"
+    monkeypatch.setenv("HOME", r"C:\Users\Alice")
+    assert home_to_tilde(r"\\?\C:\Users\Alice\proj") == r"\\?\~\proj"
