@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from condafactory import write_record
 
+from envlock import conda
 from envlock.findings import acting_on, shell_path
 from envlock.foreign.common import local_path
 from envlock.localpath import recorded
@@ -90,3 +92,27 @@ def test_a_long_path_prefix_does_not_hide_a_home(monkeypatch: pytest.MonkeyPatch
     assert home_to_tilde(r"\\?\C:\Users\bob\proj\x.whl") == r"\\?\~bob\proj\x.whl"
     monkeypatch.setenv("HOME", r"C:\Users\Alice")
     assert home_to_tilde(r"\\?\C:\Users\Alice\proj") == r"\\?\~\proj"
+
+
+def test_conda_on_windows_reads_the_condarc_in_userprofile_not_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conda expands ``~`` with ``os.path.expanduser``, which on Windows (Python 3.8 and
+    later) is ``USERPROFILE`` whatever ``HOME`` says (Git Bash, a company's network home)."""
+    monkeypatch.setattr(conda, "SYSTEM_CONDARC_DIRS", (str(tmp_path / "etc-conda"),))
+    prefix = tmp_path / "env"
+    write_record(prefix, "zlib", "1.3.1", "h4ab18f5_1")
+    profile, network_home = tmp_path / "profile", tmp_path / "h"
+    for home, channel in ((profile, "conda-forge"), (network_home, "bioconda")):
+        home.mkdir()
+        (home / ".condarc").write_text(f"channels: [{channel}]\n", encoding="utf-8")
+    environ = {"HOME": str(network_home), "USERPROFILE": str(profile)}
+
+    on_linux = conda.read_prefix(prefix, environ)
+    assert on_linux is not None and on_linux.channels == ("bioconda",)
+    # (read_prefix's own Path(prefix) cannot be made with os.name saying nt: its condarc part)
+    warnings: list[str] = []
+    channels, _, files = on_windows(lambda: conda._condarc(prefix, environ, warnings))
+    assert (channels, files, warnings) == (("conda-forge",), ("~/.condarc",), [])
+    no_profile = {"HOME": str(network_home), "HOMEDRIVE": str(profile), "HOMEPATH": ""}
+    assert on_windows(lambda: conda._condarc(prefix, no_profile, warnings))[0] == ("conda-forge",)
