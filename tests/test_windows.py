@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from condafactory import write_record
 
-from envlock import conda
+from envlock import conda, static
 from envlock.findings import acting_on, shell_path
 from envlock.foreign.common import local_path
 from envlock.localpath import recorded
@@ -116,3 +116,20 @@ def test_conda_on_windows_reads_the_condarc_in_userprofile_not_home(
     assert (channels, files, warnings) == (("conda-forge",), ("~/.condarc",), [])
     no_profile = {"HOME": str(network_home), "HOMEDRIVE": str(profile), "HOMEPATH": ""}
     assert on_windows(lambda: conda._condarc(prefix, no_profile, warnings))[0] == ("conda-forge",)
+
+
+def test_a_windows_venv_is_told_by_its_folders_names(tmp_path: Path) -> None:
+    """``Lib/site-packages`` and no ``lib`` makes a Windows prefix, by the names as stored (on
+    Windows, whose file systems ignore case, ``prefix / "lib"`` is that ``Lib`` itself)."""
+    venv = tmp_path / "venv"
+    dist = venv / "Lib" / "site-packages" / "alpha-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Name: alpha\nVersion: 1.0\n\n", encoding="utf-8")
+    (venv / "Scripts").mkdir()
+    (venv / "Scripts" / "python.exe").write_bytes(b"MZ")
+    (venv / "pyvenv.cfg").write_text("home = C:\\Python312\nversion = 3.12.4\n", "utf-8")
+    payload = static.read(venv)
+    assert payload["platform"] == {"os": "windows", "method": "layout"}
+    assert [d["name"] for d in payload["distributions"]] == ["alpha"]
+    (venv / "lib" / "python3.12" / "site-packages").mkdir(parents=True)  # a POSIX one too
+    assert static.read(venv)["platform"] == {"method": "unknown"}
