@@ -13,6 +13,7 @@ import pytest
 from condafactory import write_record
 
 from envlock import conda, static
+from envlock.commands import use_colour
 from envlock.findings import acting_on, shell_path
 from envlock.foreign.common import local_path
 from envlock.localpath import recorded
@@ -133,3 +134,18 @@ def test_a_windows_venv_is_told_by_its_folders_names(tmp_path: Path) -> None:
     assert [d["name"] for d in payload["distributions"]] == ["alpha"]
     (venv / "lib" / "python3.12" / "site-packages").mkdir(parents=True)  # a POSIX one too
     assert static.read(venv)["platform"] == {"method": "unknown"}
+
+
+def test_no_colour_on_windows_without_a_console_that_shows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Windows, a terminal is coloured only when its console shows ANSI escapes (virtual
+    terminal processing on); the old console host prints them raw, so where that cannot be
+    asked (as here) there is no colour."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)  # (Windows has none)
+    leader, follower = os.openpty()
+    with open(follower, "w") as terminal:
+        assert use_colour(terminal)
+        assert on_windows(lambda: use_colour(terminal)) is False
+    os.close(leader)
