@@ -16,9 +16,10 @@ skipped.
 * condarc files are found in conda's own search order (``conda/base/constants.py``
   ``SEARCH_PATH``): system (``/etc/conda``, ``/var/lib/conda``), the base installation
   (``$CONDA_ROOT``), ``$XDG_CONFIG_HOME/conda``, ``~/.config/conda``, ``~/.conda``,
-  ``~/.condarc``, the prefix's own ``.condarc`` / ``condarc`` / ``condarc.d``, and last
-  ``$CONDARC``. Later files win for scalars; ``channels`` lists are merged as conda does:
-  higher-precedence lists first, then de-duplicated.
+  ``~/.condarc`` (``~``: ``%USERPROFILE%`` on Windows, as conda expands it), the prefix's own
+  ``.condarc`` / ``condarc`` / ``condarc.d``, and last ``$CONDARC``. Later files win for
+  scalars; ``channels`` lists are merged as conda does: higher-precedence lists first, then
+  de-duplicated.
 * Channel URLs lose their credentials (``user:password@``, anaconda.org ``/t/<token>/``)
   before they are stored anywhere, warnings included.
 """
@@ -319,8 +320,16 @@ def spec_name(spec: str) -> str | None:
 
 
 def _home(environ: Mapping[str, str]) -> str | None:
-    home = (environ.get("HOME") or environ.get("USERPROFILE") or "").rstrip("/\\")
-    return home or None
+    """The folder conda's ``~`` is (``os.path.expanduser``'s): ``HOME``; on Windows
+    ``USERPROFILE`` (else ``HOMEDRIVE`` and ``HOMEPATH``), since Python 3.8 there ignores
+    ``HOME``, which Git Bash or a company's network home may set to another folder."""
+    if os.name == "nt":
+        home = environ.get("USERPROFILE") or (
+            environ.get("HOMEDRIVE", "") + environ.get("HOMEPATH", "")
+        )
+    else:
+        home = environ.get("HOME") or environ.get("USERPROFILE") or ""
+    return home.rstrip("/\\") or None
 
 
 def _display(path: str, home: str | None) -> str:
@@ -671,8 +680,8 @@ def read_prefix(prefix: Path, environ: Mapping[str, str] | None = None) -> Conda
     """The conda side of ``prefix``; None when it has no ``conda-meta`` directory.
 
     Never raises for bad content: each problem is a warning naming the file. ``environ``
-    (default ``os.environ``) supplies HOME, XDG_CONFIG_HOME, CONDARC and CONDA_ROOT for
-    finding the condarc files.
+    (default ``os.environ``) supplies HOME (USERPROFILE on Windows), XDG_CONFIG_HOME, CONDARC
+    and CONDA_ROOT for finding the condarc files.
     """
     prefix = Path(prefix)
     meta = os.path.join(prefix, "conda-meta")

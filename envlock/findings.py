@@ -107,8 +107,8 @@ def _plain_path(path: str) -> str:
     """A path as one shell word, quoted only where it needs to be (``.venv/bin/python``)."""
     import shlex
 
-    home, sep, rest = path.partition("/") if path.startswith("~") else ("", "", path)
-    return home + sep + shlex.quote(rest)
+    home, sep, rest = _home_part(path) if path.startswith("~") else ("", "", path)
+    return home + sep + (shlex.quote(rest) if rest or not home else "")
 
 
 def shell_path(path: str) -> str:
@@ -117,8 +117,15 @@ def shell_path(path: str) -> str:
     folder called ``~``)."""
     if not path.startswith("~"):
         return shell_word(path)
-    home, sep, rest = path.partition("/")
+    home, sep, rest = _home_part(path)
     return home + sep + (shell_word(rest) if rest else "")
+
+
+def _home_part(path: str) -> tuple[str, str, str]:
+    """A ``~``-based path as its ``~`` or ``~NAME``, the separator after it (``/``, or ``\\``
+    in a path shown on Windows) and the rest: ``("~", "\\", "proj\\.venv")``."""
+    cut = min((i for i in (path.find("/"), path.find("\\")) if i >= 0), default=len(path))
+    return path[:cut], path[cut : cut + 1], path[cut + 1 :]
 
 
 def shell_name(text: str) -> str:

@@ -12,6 +12,7 @@ Any other path is written whole, with the home directory as ``~``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,33 @@ def repository_root(folder: str | os.PathLike[str]) -> Path | None:
     return None
 
 
+def file_url_path(url: str) -> str:
+    """The local path a ``file:`` URL names, on any system: ``file:///D:/work/pkg`` (pip's
+    URL on Windows) is ``D:/work/pkg`` (its drive letter upper-case: ``file:///d:/...`` is the
+    same folder), ``file://server/share/pkg`` (a UNC path) is ``//server/share/pkg``, and
+    ``file:///home/me/pkg`` is ``/home/me/pkg``. Raises :class:`ValueError` for a URL
+    :func:`urllib.parse.urlsplit` cannot split."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if parts.netloc and parts.netloc.lower() != "localhost":
+        return "//" + unquote(parts.netloc) + path
+    if _DRIVE.match(path[1:]) and path[0] == "/":
+        path = path[1:]
+    if _DRIVE.match(path):
+        path = path[0].upper() + path[1:]
+    return path
+
+
+def is_windows_absolute(path: str) -> bool:
+    """Whether ``path`` is a Windows path from a drive's root (``C:/x``, ``C:\\x``)."""
+    return _DRIVE.match(path) is not None
+
+
+_DRIVE = re.compile(r"[A-Za-z]:(?:[/\\]|$)")
+
+
 def recorded(path: str, base_dir: Path) -> str:
     """``path`` (absolute) as a lockfile in ``base_dir`` records it, ``/``-separated:
 
@@ -44,6 +72,8 @@ def recorded(path: str, base_dir: Path) -> str:
       the file system climbs);
     * else whole, with the home directory as ``~``.
     """
+    if os.name != "nt" and is_windows_absolute(path):  # a copied Windows prefix's, read here:
+        return home_to_tilde(path)  # not a relative path on this system
     real_base = os.path.realpath(base_dir)
     # Only a path that is there is resolved (nothing can be installed from one that is not):
     # one read from another tool's lockfile is any text, a NUL byte (ValueError) or

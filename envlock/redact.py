@@ -94,8 +94,8 @@ _PAIR_IN_TEXT = (
     r"(?P<value>(?:[^\s&;#'\"<>]*[^\s&;#'\"<>.,:!?)\]])?)"
 )
 # Where a path may start: the start of the text, after a character that cannot be in a path,
-# or after the ``//`` of ``file://``.
-_PATH_START = r"(?:^|(?<=[^\w.~/\\-])|(?<=//))"
+# after the ``//`` of ``file://``, or after Windows' ``\\?\`` (a long path's prefix).
+_PATH_START = r"(?:^|(?<=[^\w.~/\\-])|(?<=//)|(?<=\\\\\?\\))"
 _PATH_END = r"(?![\w.-])"
 # Another user's home directory: ``/home/name``, ``/Users/name``, ``C:\Users\name`` (also as
 # ``/C:/Users/name`` in a ``file:`` URL), and root's.
@@ -281,10 +281,12 @@ def home_to_tilde(text: str) -> str:
     """``text`` with this user's home directory as ``~`` and another user's as ``~name``,
     wherever a path starts (not ``/gpfs/home/name``: that is someone's guess)."""
     home = os.path.expanduser("~").replace("\\", "/").rstrip("/")
-    if len(home) >= 2 and home in text.replace("\\", "/"):
+    windows = os.name == "nt"  # where C:\Users\Me and c:\users\me are one folder
+    seen = text.replace("\\", "/")
+    if len(home) >= 2 and (home.lower() in seen.lower() if windows else home in seen):
         # either separator, as a whole path (re caches the compiled pattern)
         body = r"[\\/]".join(re.escape(part) for part in home.split("/"))
-        flags = re.IGNORECASE if os.name == "nt" else 0
+        flags = re.IGNORECASE if windows else 0
         text = re.sub(_PATH_START + body + _PATH_END, "~", text, flags=flags | re.MULTILINE)
     if "/" in text or "\\" in text:
         text = re.sub(_OTHER_HOME, _other_home, text)

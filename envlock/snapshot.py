@@ -41,19 +41,14 @@ _PEP610_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "pipenv", "hatch",
 def _local_path(url: str, base_dir: Path) -> str | None:
     """A ``file://`` URL as the lockfile in ``base_dir`` records its path
     (:func:`envlock.localpath.recorded`)."""
-    from urllib.parse import unquote, urlsplit
+    from envlock.localpath import file_url_path, recorded
 
-    from envlock.localpath import recorded
-
+    if url[:5].lower() != "file:":
+        return None
     try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[": no path to read; the URL is masked whole
+        path = file_url_path(url)
+    except ValueError:  # "file://[": no path to read; the URL is masked whole
         return None
-    if parts.scheme != "file":
-        return None
-    path = unquote(parts.path)
-    if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
-        path = path[1:]
     return recorded(path, base_dir)
 
 

@@ -147,6 +147,17 @@ def _python_facts(cfg: dict[str, str], sites: list[Path]) -> dict[str, Any]:
     return facts
 
 
+def _windows_layout(prefix: Path) -> bool:
+    """Whether ``prefix`` is laid out as on Windows: ``Lib/site-packages``, and no ``lib``.
+    Told by the names as they are stored: on Windows' file systems, which ignore case,
+    ``prefix / "lib"`` is the ``Lib`` folder itself."""
+    try:
+        names = set(os.listdir(prefix))
+    except OSError:
+        return False
+    return "Lib" in names and "lib" not in names and (prefix / "Lib" / "site-packages").is_dir()
+
+
 def read(prefix: Path, details: bool = False) -> dict[str, Any]:
     """A payload of the same shape as the probe's, from files under ``prefix``; ``details``
     adds what ``envlock doctor`` needs (see :func:`envlock._probe.collect`)."""
@@ -157,7 +168,7 @@ def read(prefix: Path, details: bool = False) -> dict[str, Any]:
             f"{display_path(prefix)} is not a Python environment: no site-packages in it"
         )
     distributions, problems, _ = _probe.scan([str(s) for s in sites], details)
-    is_windows = (prefix / "Lib" / "site-packages").is_dir() and not (prefix / "lib").is_dir()
+    is_windows = _windows_layout(prefix)
     payload = {
         "prefix": str(prefix),
         "python": _python_facts(cfg, sites),

@@ -107,10 +107,41 @@ def warn(message: str) -> None:
 
 
 def use_colour(stream: object) -> bool:
+    """Whether reports on ``stream`` are coloured: a terminal, no ``NO_COLOR``, no
+    ``TERM=dumb``; on Windows, a console that shows ANSI escapes (:func:`_windows_ansi`)."""
     isatty = getattr(stream, "isatty", None)
-    return bool(
+    if not (
         isatty and isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-    )
+    ):
+        return False
+    return os.name != "nt" or _windows_ansi(stream)
+
+
+def _windows_ansi(stream: object) -> bool:
+    """Whether the Windows console behind ``stream`` shows ANSI escapes rather than printing
+    them: its virtual-terminal processing is on, or could be turned on (Windows 10 and later;
+    Windows Terminal and VS Code turn it on themselves, the old console host of cmd.exe and
+    PowerShell 5 does not). Anything else, an older Windows included, gets no colour."""
+    if sys.platform != "win32":  # (os.name says nt: there is no console to ask)
+        return False
+    import ctypes
+    import msvcrt
+
+    vt_processing = 0x0004  # ENABLE_VIRTUAL_TERMINAL_PROCESSING
+    if not hasattr(stream, "fileno"):
+        return False
+    try:
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        mode = ctypes.c_uint32()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        return bool(
+            mode.value & vt_processing
+            or kernel32.SetConsoleMode(handle, mode.value | vt_processing)
+        )
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:

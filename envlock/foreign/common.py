@@ -49,24 +49,21 @@ def local_path(path: str, base_dir: Path) -> str:
     """A local path as envlock records one (:func:`envlock.localpath.recorded`): relative to
     ``base_dir`` (the lockfile's directory) when inside it or inside its git repository, else
     absolute with the home directory as ``~``; always ``/``-separated."""
-    from envlock.localpath import recorded
+    from envlock.localpath import is_windows_absolute, recorded
 
     if path.startswith("file:"):
-        from urllib.parse import unquote, urlsplit
-
         from envlock.errors import LockfileError
+        from envlock.localpath import file_url_path
 
         try:
-            path = unquote(urlsplit(path).path)
+            path = file_url_path(path)
         except ValueError:  # "file://[x"
             raise LockfileError(f"not a valid file URL: {excerpt(path)}") from None
-        if os.name == "nt" and path.startswith("/") and path[2:3] == ":":
-            path = path[1:]
     for home in ("${HOME}", "$HOME", "%USERPROFILE%"):  # how exported files spell ``~``
         if path.startswith(home):
             path = "~" + path[len(home) :]
     full = Path(os.path.expanduser(path))
-    if not full.is_absolute():
+    if not full.is_absolute() and not is_windows_absolute(path):  # (C:/x read on Linux)
         full = base_dir / full
     return recorded(Path(os.path.normpath(full)).as_posix(), base_dir)
 
